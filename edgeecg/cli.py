@@ -1,0 +1,178 @@
+"""The `edgeecg` command: one small function per command; the work happens in the modules they call."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from edgeecg.layouts import LayoutError
+from edgeecg.record import LEADS, RecordError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="edgeecg: read arrhythmias from ECG records and photos of paper ECGs, on the edge.")
+data_app = typer.Typer(no_args_is_help=True, help="Data sets: simulate, fetch, inspect.")
+bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks that print measured figures.")
+app.add_typer(data_app, name="data")
+app.add_typer(bench_app, name="bench")
+console = Console()
+
+
+@app.command()
+def layouts(file: Annotated[Path | None, typer.Option(help="Also check and show a layout TOML file.")] = None
+            ) -> None:
+    """List the printed layouts and how much of the 12 x 10 s each one shows."""
+    from edgeecg import layouts as lay
+
+    items = list(lay.LAYOUTS.values()) + ([lay.load_toml(file)] if file else [])
+    table = Table(title="printed layouts")
+    for col in ("name", "rows", "rhythm strips", "shown", "description"):
+        table.add_column(col)
+    for layout in items:
+        table.add_row(layout.name, str(len(layout.grid)), ", ".join(layout.rhythm) or "-",
+                      f"{layout.observed_fraction():.0%}", layout.description)
+    console.print(table)
+    console.print(f"plus '{lay.RANDOM}': a printed layout drawn at random per record (training).")
+
+
+@app.command()
+def info(record: Annotated[Path, typer.Argument(help="WFDB/Challenge record (.hea, with or without extension).")]
+         ) -> None:
+    """Read one WFDB or Challenge record and show what edgeecg sees in it."""
+    from edgeecg.data.wfdb_io import read_wfdb
+
+    rec = read_wfdb(record)
+    console.print(f"[bold]{rec.record_id}[/]: {rec.fs:g} Hz, {rec.duration:.2f} s, age {rec.age}, sex {rec.sex}")
+    console.print(f"labels: {', '.join(rec.labels) or '-'}   source codes: {', '.join(rec.codes) or '-'}")
+    if rec.meta.get("unmapped_codes"):
+        console.print(f"[yellow]codes with no label mapping (kept):[/] {rec.meta['unmapped_codes']}")
+    table = Table()
+    for col in ("lead", "observed", "min mV", "max mV"):
+        table.add_column(col, justify="right")
+    for i, name in enumerate(LEADS):
+        lead = rec.signal[i]
+        seen = ~np.isnan(lead)
+        lo, hi = (f"{np.nanmin(lead):.2f}", f"{np.nanmax(lead):.2f}") if seen.any() else ("-", "-")
+        table.add_row(name, f"{seen.mean():.0%}", lo, hi)
+    console.print(table)
+
+
+@data_app.command("synth")
+def data_synth(
+    out: Annotated[Path, typer.Option(help="Folder for signals.npy, labels.csv, meta.json.")],
+    n: Annotated[int, typer.Option(min=1, help="Number of 10 s records.")] = 5000,
+    fs: Annotated[float, typer.Option(help="Sampling rate in Hz.")] = 100.0,
+    seed: Annotated[int, typer.Option()] = 0,
+    noise: Annotated[float, typer.Option(min=0.0, help="Noise scale; 0 for clean signals.")] = 1.0,
+    preview: Annotated[bool, typer.Option(help="Also write preview.png (needs matplotlib).")] = False,
+) -> None:
+    """Simulate a labelled 12-lead data set that `edgeecg train --data synth:DIR` can read."""
+    from edgeecg.data.synth import SynthConfig
+    from edgeecg.data.synth_store import read_dataset, write_dataset
+
+    write_dataset(out, n, SynthConfig(fs=fs, noise=noise), seed)
+    ds = read_dataset(out)
+    _label_table(ds.labels, ds.label_names, f"{n} records at {fs:g} Hz in {out}")
+    if preview:
+        from edgeecg.data.preview import preview_png
+
+        shown = min(n, 2000)
+        path = preview_png(np.asarray(ds.signals[:shown]), ds.labels[:shown], ds.label_names, fs, out / "preview.png")
+        console.print(f"preview: {path}")
+
+
+def _label_table(labels: np.ndarray, names: tuple[str, ...], title: str) -> None:
+    table = Table(title=title)
+    table.add_column("label")
+    table.add_column("records", justify="right")
+    table.add_column("share", justify="right")
+    for name, count in zip(names, labels.sum(0), strict=True):
+        table.add_row(name, str(int(count)), f"{count / len(labels):.1%}")
+    console.print(table)
+
+
+@data_app.command("fetch")
+def data_fetch(
+    dataset: Annotated[str, typer.Argument(help="Data set name: ptbxl.")],
+    dest: Annotated[Path, typer.Argument(help="Destination folder.")],
+    url: Annotated[str | None, typer.Option(help="Base URL (a mirror); defaults to the official one.")] = None,
+    workers: Annotated[int, typer.Option(min=1)] = 4,
+) -> None:
+    """Download a data set (resumable; every file checked against the published SHA-256 sums)."""
+    from rich.progress import Progress
+
+    from edgeecg.data.fetch import DATASETS, fetch
+
+    if dataset not in DATASETS:
+        raise typer.BadParameter(f"unknown data set {dataset!r}; known: {', '.join(DATASETS)}")
+    with Progress(console=console) as progress:
+        task = progress.add_task(f"fetching {dataset}", total=None)
+        report = fetch(url or DATASETS[dataset], dest, workers, on_file=lambda rel, how: progress.advance(task))
+    console.print(f"{dest}: {len(report.downloaded)} downloaded, {len(report.resumed)} resumed, "
+                  f"{len(report.verified_existing)} already present and verified")
+
+
+@data_app.command("ptbxl")
+def data_ptbxl(
+    root: Annotated[Path, typer.Argument(help="PTB-XL root (holds ptbxl_database.csv).")],
+    fs: Annotated[int, typer.Option(help="100 or 500 Hz.")] = 100,
+    task: Annotated[str, typer.Option(help="subclass (23) or superclass (5).")] = "subclass",
+    cache_dir: Annotated[Path | None, typer.Option(help="Where the decoded array goes.")] = None,
+) -> None:
+    """Open a PTB-XL tree (decoding it once into a cache) and summarise labels and folds."""
+    from edgeecg.data.ptbxl import load_ptbxl
+
+    if task not in ("subclass", "superclass"):
+        raise typer.BadParameter("task must be subclass or superclass")
+    data = load_ptbxl(root, fs, task, cache_dir)  # type: ignore[arg-type]
+    if data.missing_ids:
+        console.print(f"[yellow]{len(data.missing_ids)} records have no files at {fs} Hz and were skipped[/]")
+    console.print(f"{len(data.ecg_ids)} records at {fs} Hz, signals {tuple(data.signals.shape)}; "
+                  + ", ".join(f"{s}: {len(data.split(s))}" for s in ("train", "val", "test"))
+                  + f"; AFIB: {int(data.af.sum())}")
+    _label_table(data.labels, data.label_names, f"PTB-XL diagnostic {task}es")
+
+
+@bench_app.command("synth")
+def bench_synth(
+    n: Annotated[int, typer.Option(min=100)] = 5000,
+    fs: Annotated[float, typer.Option()] = 100.0,
+    repeats: Annotated[int, typer.Option(min=1)] = 3,
+) -> None:
+    """Simulator throughput on one core (target: >= 1,000 ten-second records per second at 100 Hz)."""
+    from edgeecg.data.synth_bench import measure
+
+    speed = measure(n, fs, repeats)
+    table = Table(title="simulator throughput, one core")
+    for col in ("records", "fs", "runs (s)", "records/s (median)", "target"):
+        table.add_column(col, justify="right")
+    table.add_row(str(n), f"{fs:g}", ", ".join(f"{s:.2f}" for s in speed.seconds),
+                  f"{speed.records_per_s:,.0f}", ">= 1,000 at 100 Hz")
+    console.print(table)
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option(help="Folder for everything the demo writes.")] = Path("demo-out"),
+    n: Annotated[int, typer.Option(min=50, help="Records to simulate.")] = 2000,
+) -> None:
+    """The main job. For now: simulate a data set, preview it, and measure the simulator."""
+    data_synth(out / "synth", n=n, fs=100.0, seed=0, noise=1.0, preview=True)
+    bench_synth(n=2000, fs=100.0, repeats=3)
+    console.print(f"[green]demo finished[/]: data set and preview in {out / 'synth'}")
+
+
+def main() -> None:
+    """Console entry point: known input problems print one clear line and exit 2, no traceback."""
+    from edgeecg.data.fetch import FetchError
+
+    try:
+        app()
+    except (RecordError, LayoutError, FetchError, FileNotFoundError, RuntimeError) as err:
+        console.print(f"[red]error:[/] {err}")
+        sys.exit(2)
