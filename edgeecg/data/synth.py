@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import warnings
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -68,8 +69,8 @@ class SynthTruth:
     qrs_onsets: np.ndarray  # float [n, B] s, NaN padded: beats whose QRS starts inside the record
     pvc: np.ndarray         # bool [n, B]
     hr: np.ndarray          # prescribed mean sinus/ventricular rate (bpm)
-    pr: np.ndarray          # s, NaN where there is no P wave (AF)
-    qrs: np.ndarray         # s, supraventricular beats
+    pr: np.ndarray          # s, P onset to QRS onset; NaN where there is no P wave (AF)
+    qrs: np.ndarray         # s, QRS onset to offset of the supraventricular beats
     qt: np.ndarray          # s
     p_amplitude: np.ndarray  # norm of the P dipole (mV); 0 in AF
 
@@ -142,7 +143,7 @@ def _insert_pvcs(rng: np.random.Generator, times: np.ndarray, has_pvc: np.ndarra
     return pvc
 
 
-def _wave_table(rng: np.random.Generator, p: Params, pvc: np.ndarray, fs: float) -> tuple[np.ndarray, ...]:
+def _wave_table(rng: np.random.Generator, p: Params, pvc: np.ndarray) -> tuple[np.ndarray, ...]:
     """Centre [n,B,W] (s after QRS onset), width [n,B,W] and lead amplitudes [n,B,W,8] of every wave."""
     n, b = pvc.shape
     rr0 = 60.0 / p.hr
@@ -154,19 +155,24 @@ def _wave_table(rng: np.random.Generator, p: Params, pvc: np.ndarray, fs: float)
             for k, v in p.frac.items()}
     t_center = qt - p.t_dur / 2
     j_point = p.qrs
-    centre = {
-        "P": (-p.pr + p.p_dur / 2)[:, None] + 0 * qrs,
-        "Q": frac["Q"] * qrs, "R": frac["R"] * qrs, "S": frac["S"] * qrs, "R2": frac["R2"] * qrs,
-        "D": 0.15 * qrs,
-        "ST": (j_point + 0.35 * (t_center - j_point))[:, None] + 0 * qrs,
-        "T": t_center[:, None] + 0 * qrs,
-    }
+
+    def per_beat(x: np.ndarray) -> np.ndarray:
+        return np.broadcast_to(x[:, None], (n, b))
+
     width = {
-        "P": (p.p_dur / 5)[:, None] + 0 * qrs,
+        "P": per_beat(p.p_dur / 5),
         "Q": 0.06 * qrs * np.where(pvc, 1.0, p.q_wide[:, None]), "R": 0.12 * qrs, "S": 0.09 * qrs,
         "R2": 0.08 * qrs, "D": 0.1 * qrs,
-        "ST": np.maximum((t_center - j_point) / 3, 0.02)[:, None] + 0 * qrs,
-        "T": (p.t_dur / 5)[:, None] + 0 * qrs,
+        "ST": per_beat(np.maximum((t_center - j_point) / 3, 0.02)),
+        "T": per_beat(p.t_dur / 5),
+    }
+    centre = {
+        "P": per_beat(-p.pr + p.p_dur / 2),   # P onset (centre - 2.5 sd) = -PR
+        "Q": np.maximum(frac["Q"] * qrs, 2.5 * width["Q"]),  # a wide Q still starts at the QRS onset
+        "R": frac["R"] * qrs, "S": frac["S"] * qrs, "R2": frac["R2"] * qrs,
+        "D": 0.25 * qrs,
+        "ST": per_beat(j_point + 0.35 * (t_center - j_point)),
+        "T": per_beat(t_center),
     }
     vec = {k: np.broadcast_to(p.vec[k][:, None, :], (n, b, 3)).copy() for k in WAVES}
     direction = rng.normal(size=(n, b, 3))
@@ -180,6 +186,25 @@ def _wave_table(rng: np.random.Generator, p: Params, pvc: np.ndarray, fs: float)
     w = np.stack([width[k] for k in WAVES], axis=2)
     amp = np.stack([vec[k] for k in WAVES], axis=2) @ DOWER.T   # [n, B, W, 8]
     return c, w, amp, qt
+
+
+def _measured_intervals(c: np.ndarray, w: np.ndarray, amp: np.ndarray, pvc: np.ndarray) -> tuple[np.ndarray, ...]:
+    """PR and QRS (s) read off the wave table: a wave spans centre +- 2.5 sd where it has amplitude.
+
+    Taken over the supraventricular beats of each record (median), so they check the wave placement,
+    not just the parameters that were asked for.
+    """
+    present = np.abs(amp).max(-1) > 1e-4                       # [n, B, W]
+    qrs_waves = [WAVES.index(k) for k in ("Q", "R", "S", "R2", "D")]
+    start = np.where(present, c - 2.5 * w, np.inf)[..., qrs_waves].min(-1)
+    end = np.where(present, c + 2.5 * w, -np.inf)[..., qrs_waves].max(-1)
+    p_i = WAVES.index("P")
+    p_onset = np.where(present[..., p_i], c[..., p_i] - 2.5 * w[..., p_i], np.nan)
+    sinus = np.where(pvc, np.nan, 1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # AF records have no P onset: NaN is the answer
+        pr = np.nanmedian((start - p_onset) * sinus, 1)
+    return pr, np.nanmedian((end - start) * sinus, 1)
 
 
 def _noise(rng: np.random.Generator, n: int, n_samples: int, cfg: SynthConfig) -> np.ndarray:
@@ -280,7 +305,7 @@ def simulate(n: int, cfg: SynthConfig | None = None, seed: int | np.random.SeedS
     p.vec = {k: np.einsum("nij,nj->ni", rot, v) for k, v in p.vec.items()}
     times = _beat_times(rng, p, cfg.duration)
     pvc = _insert_pvcs(rng, times, labels[:, L["PVC"]], cfg.duration)
-    c, w, amp, qt = _wave_table(rng, p, pvc, cfg.fs)
+    c, w, amp, qt = _wave_table(rng, p, pvc)
     gain = rng.lognormal(0.0, 0.2, (n, 1, 1, 1)) * rng.uniform(0.92, 1.08, (n, 1, 1, 8))
     ind = _render_beats(times, c, w, amp * gain, n_samples, cfg.fs)
     ind += _af_waves(rng, p, n_samples, cfg.fs)
@@ -288,7 +313,7 @@ def simulate(n: int, cfg: SynthConfig | None = None, seed: int | np.random.SeedS
         ind += _noise(rng, n, n_samples, cfg)
     signals = _limb_leads(ind).astype(np.float32)
     onsets = np.where((times >= 0) & (times < cfg.duration), times, np.nan)
-    truth = SynthTruth(onsets, pvc & ~np.isnan(onsets), p.hr.copy(),
-                       np.where(p.f_amp > 0, np.nan, p.pr), p.qrs.copy(), qt,
+    pr, qrs = _measured_intervals(c, w, amp, pvc)
+    truth = SynthTruth(onsets, pvc & ~np.isnan(onsets), p.hr.copy(), pr, qrs, qt,
                        np.linalg.norm(p.vec["P"], axis=1))
     return SynthBatch(signals, labels.astype(np.uint8), truth, cfg.fs)

@@ -47,14 +47,14 @@ class Prescribed:
 
     hr: tuple[float, float] = (50.0, 100.0)
     pr: tuple[float, float] = (0.12, 0.20)
-    qrs: tuple[float, float] = (0.07, 0.11)
+    qrs: tuple[float, float] = (0.07, 0.12)
 
 
 PRESCRIBED: dict[str, Prescribed] = {
     "NORM": Prescribed(),
     "SBRAD": Prescribed(hr=(38.0, 60.0)),
     "STACH": Prescribed(hr=(100.0, 155.0)),
-    "AFIB": Prescribed(hr=(55.0, 160.0)),
+    "AFIB": Prescribed(hr=(50.0, 170.0)),
     "_AVB": Prescribed(pr=(0.20, 0.35)),
     "WPW": Prescribed(pr=(0.07, 0.12), qrs=(0.11, 0.145)),
     "CLBBB": Prescribed(qrs=(0.12, 0.175)),
@@ -191,14 +191,14 @@ def apply_conditions(rng: np.random.Generator, p: Params, labels: np.ndarray) ->
             v["Q"][m] = 0.0
             v["R2"][m] = v["R"][m] * u(0.3, 0.6, k)[:, None]
             v["S"][m] *= 0.3
-            f["R"][m], f["R2"][m] = 0.35, 0.72
+            f["R"][m], f["R2"][m] = 0.3, 0.72
             v["T"][m] = -_unit(v["R"][m]) * u(0.25, 0.6, k)[:, None]
             v["ST"][m] = -_unit(v["R"][m]) * u(0.05, 0.15, k)[:, None]
         else:
             s = sev(m)
             v["R2"][m] = _unit(np.stack([u(-0.9, -0.4, k), u(-0.3, 0.2, k), u(-1.0, -0.6, k)], -1)) \
                 * (u(0.4, 0.9, k)[:, None] * (0.5 + 0.5 * s))
-            f["Q"][m], f["R"][m], f["S"][m], f["R2"][m] = 0.1, 0.3, 0.5, 0.8
+            f["Q"][m], f["R"][m], f["S"][m], f["R2"][m] = 0.15, 0.32, 0.52, 0.8
             v["T"][m, 2] = np.abs(v["T"][m, 2]) + 0.1
     if (m := has("IMI")).any():
         k, s = m.sum(), sev(m)
@@ -246,5 +246,5 @@ def apply_conditions(rng: np.random.Generator, p: Params, labels: np.ndarray) ->
         k = m.sum()
         v["P"][m] = 0.0
         p.hr[m] = u(62, 150, k)
-        p.rr_cv[m] = u(0.16, 0.3, k)
+        p.rr_cv[m] = u(0.18, 0.32, k)
         p.f_amp[m] = u(0.015, 0.12, k)
