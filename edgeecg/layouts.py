@@ -107,7 +107,7 @@ _BUILTIN = (
     _columns("2x6+II", [_LIMB, _CHEST], [0.0, 5.0], ("II",), "2x6 with a lead II rhythm strip"),
     _columns("6x2", [_LIMB, _CHEST], [0.0, 5.0],
              description="the same clinical print as 2x6, named rows x columns (6 rows, 2 columns)"),
-    Layout("6x2-sync", tuple((Cell(a, 0.0, 5.0), Cell(b, 0.0, 5.0)) for a, b in zip(_LIMB, _CHEST)), (),
+    Layout("6x2-sync", tuple((Cell(a, 0.0, 5.0), Cell(b, 0.0, 5.0)) for a, b in zip(_LIMB, _CHEST, strict=True)), (),
            10.0, "6 rows x 2 columns, both columns showing 0-5 s (some machines and renderers)"),
     _single_column("12x1", "every lead for the full 10 s"),
 )

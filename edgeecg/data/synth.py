@@ -26,6 +26,7 @@ from edgeecg.data.synth_conditions import (
     Params,
     apply_conditions,
     normal_params,
+    report,
     sample_labels,
 )
 from edgeecg.record import Record
@@ -47,7 +48,11 @@ _MIN_RR = 0.28
 
 @dataclass(frozen=True)
 class SynthConfig:
-    """What to simulate. `noise` scales every noise source (0 gives clean signals)."""
+    """What to simulate.
+
+    `noise` scales every noise source (0 gives clean signals). `mild_unreported` is the severity below which
+    a graded finding may go unreported (see `synth_conditions.report`); 0 labels every finding drawn.
+    """
 
     fs: float = 100.0
     duration: float = 10.0
@@ -56,6 +61,7 @@ class SynthConfig:
     p_secondary: float = 0.3
     p_pvc: float = 0.12
     p_rate: float = 0.2
+    mild_unreported: float = 0.3
 
     def digest(self) -> str:
         """Short hash that names a data set made with this config (with the seed)."""
@@ -112,9 +118,9 @@ def _beat_times(rng: np.random.Generator, p: Params, duration: float) -> np.ndar
     while True:
         k = np.arange(n_beats)
         phase = rng.uniform(0, 2 * np.pi, (2, n, 1))
-        resp = rng.uniform(0.0, 0.05, (n, 1)) * np.sin(2 * np.pi * rng.uniform(0.15, 0.4, (n, 1)) * k
+        resp = rng.uniform(0.0, 0.04, (n, 1)) * np.sin(2 * np.pi * rng.uniform(0.15, 0.4, (n, 1)) * k
                                                        * rr0[:, None] + phase[0])
-        slow = rng.uniform(0.0, 0.03, (n, 1)) * np.sin(2 * np.pi * 0.1 * k * rr0[:, None] + phase[1])
+        slow = rng.uniform(0.0, 0.025, (n, 1)) * np.sin(2 * np.pi * 0.1 * k * rr0[:, None] + phase[1])
         z = rng.standard_normal((n, n_beats))
         z = (z - z.mean(1, keepdims=True)) / z.std(1, keepdims=True)
         jitter = 0.01 * rng.standard_normal((n, n_beats))
@@ -216,7 +222,7 @@ def _noise(rng: np.random.Generator, n: int, n_samples: int, cfg: SynthConfig) -
     out = np.einsum("nkt,nkc->nct", wander, rng.uniform(-0.12, 0.12, (n, 2, 8)).astype(np.float32))
     muscle = rng.standard_normal((n, 8, n_samples), dtype=np.float32)
     muscle[..., 1:] += muscle[..., :-1]
-    out += muscle * (rng.uniform(0.0, 0.02, (n, 1, 1)).astype(np.float32) * 0.7)
+    out += muscle * (rng.uniform(0.0, 0.06, (n, 1, 1)).astype(np.float32) * 0.7)
     if cfg.mains_hz < 0.45 * cfg.fs:
         mains = np.sin(2 * np.pi * cfg.mains_hz * t + rng.uniform(0, 2 * np.pi, (n, 1))).astype(np.float32)
         out += mains[:, None, :] * rng.uniform(0, 0.03, (n, 8, 1)).astype(np.float32)
@@ -300,7 +306,7 @@ def simulate(n: int, cfg: SynthConfig | None = None, seed: int | np.random.SeedS
     n_samples = int(round(cfg.duration * cfg.fs))
     labels = sample_labels(rng, n, cfg.p_secondary, cfg.p_pvc, cfg.p_rate)
     p = normal_params(rng, n)
-    apply_conditions(rng, p, labels)
+    severity = apply_conditions(rng, p, labels)
     rot = _rotation(rng, n, 12.0)
     p.vec = {k: np.einsum("nij,nj->ni", rot, v) for k, v in p.vec.items()}
     times = _beat_times(rng, p, cfg.duration)
@@ -316,4 +322,5 @@ def simulate(n: int, cfg: SynthConfig | None = None, seed: int | np.random.SeedS
     pr, qrs = _measured_intervals(c, w, amp, pvc)
     truth = SynthTruth(onsets, pvc & ~np.isnan(onsets), p.hr.copy(), pr, qrs, qt,
                        np.linalg.norm(p.vec["P"], axis=1))
-    return SynthBatch(signals, labels.astype(np.uint8), truth, cfg.fs)
+    reported = report(rng, labels, severity, cfg.mild_unreported)
+    return SynthBatch(signals, reported.astype(np.uint8), truth, cfg.fs)

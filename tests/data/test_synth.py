@@ -82,10 +82,10 @@ def test_af_is_irregular_without_p_waves_and_sinus_is_regular(batch):
     af = batch.labels[:, L["AFIB"]] == 1
     cv = np.array([_rr_stats(t, i, skip_pvc=not af[i])[1] for i in range(N)])
     assert af.sum() > 50
-    assert cv[af].min() > 0.10          # irregularly irregular
-    assert cv[~af].max() < 0.08         # sinus rhythm with physiological variability only
+    assert cv[af].min() > 0.07          # irregularly irregular
+    assert cv[~af].max() < 0.055        # sinus rhythm with physiological variability only
     assert (t.p_amplitude[af] == 0).all() and np.isnan(t.pr[af]).all()
-    assert (t.p_amplitude[~af] > 0.05).all()
+    assert (t.p_amplitude[~af] > 0.04).all()
 
 
 def test_pvcs_are_premature_and_only_in_pvc_records(batch):
@@ -105,7 +105,7 @@ def test_lvh_raises_sokolow_voltage(clean):
     sokolow = -s[:, _idx("V1")].min(1) + s[:, _idx("V5")].max(1)
     lvh = (clean.labels[:, L["LVH"]] == 1) & (clean.labels.sum(1) == 1)
     norm = (clean.labels[:, L["NORM"]] == 1) & (clean.labels.sum(1) == 1)
-    assert np.median(sokolow[lvh]) > 1.3 * np.median(sokolow[norm])
+    assert np.median(sokolow[lvh]) > 1.12 * np.median(sokolow[norm])
     # but the classes overlap: many LVH records are below the top normal voltages (not separable by voltage)
     assert (sokolow[lvh] < np.percentile(sokolow[norm], 90)).mean() > 0.1
 
