@@ -113,3 +113,14 @@ def test_unreachable_server_is_a_clear_error(tmp_path):
 def test_unsafe_or_malformed_sums_are_refused(line):
     with pytest.raises(FetchError):
         parse_sums(line)
+
+
+def test_cli_fetch_reports_what_it_did(server, tmp_path):
+    from typer.testing import CliRunner
+
+    from edgeecg.cli import app
+
+    url, _ = server
+    result = CliRunner().invoke(app, ["data", "fetch", "ptbxl", str(tmp_path / "t"), "--url", url])
+    assert result.exit_code == 0, result.output
+    assert "3 downloaded, 0 resumed, 0 already present" in " ".join(result.output.split())
