@@ -157,6 +157,83 @@ def bench_synth(
 
 
 @app.command()
+def train(
+    data: Annotated[str, typer.Option(help="synth | synth:DIR | ptbxl:DIR | wfdb:DIR")] = "synth",
+    model: Annotated[str, typer.Option(help="patchecg or baseline (full-signal ResNet-1D).")] = "patchecg",
+    preset: Annotated[str, typer.Option(help="edge (default) or paper (PTB-XL protocol, focal loss).")] = "edge",
+    out: Annotated[Path, typer.Option(help="Checkpoint folder.")] = Path("runs/patchecg"),
+    epochs: Annotated[int | None, typer.Option(min=1)] = None,
+    batch_size: Annotated[int | None, typer.Option(min=1)] = None,
+    lr: Annotated[float | None, typer.Option(min=0.0)] = None,
+    loss: Annotated[str | None, typer.Option(help="bce or focal.")] = None,
+    task: Annotated[str | None, typer.Option(help="PTB-XL labels: subclass (23) or superclass (5).")] = None,
+    seed: Annotated[int, typer.Option()] = 0,
+    n_train: Annotated[int, typer.Option(min=16, help="Simulated training records (data synth).")] = 8000,
+    n_eval: Annotated[int, typer.Option(min=16, help="Simulated validation and test records each.")] = 2000,
+    patience: Annotated[int, typer.Option(min=1, help="Epochs without validation gain before stopping.")] = 4,
+    augment: Annotated[bool, typer.Option(help="Amplitude, baseline and noise augmentation.")] = True,
+    resume: Annotated[bool, typer.Option(help="Continue from OUT/last.")] = False,
+    max_minutes: Annotated[float | None, typer.Option(help="Stop after this many minutes.")] = None,
+) -> None:
+    """Masked training of PatchECG (or the baseline); writes safetensors + JSON checkpoints to OUT."""
+    from edgeecg.train import TrainConfig
+    from edgeecg.train import train as run
+
+    overrides = {k: v for k, v in {"epochs": epochs, "batch_size": batch_size, "lr": lr, "loss": loss,
+                                   "task": task}.items() if v is not None}
+    cfg = TrainConfig(**{**TrainConfig.preset_defaults(preset), "data": data, "model": model, "out": str(out),
+                         "seed": seed, "n_train": n_train, "n_eval": n_eval, "patience": patience,
+                         "augment": augment, "resume": resume, "max_minutes": max_minutes, **overrides})
+    result = run(cfg)
+    console.print(f"[green]trained[/] {model} in {result.seconds:.0f} s ({result.epochs_run} epochs): best "
+                  f"validation macro AUROC {result.best_val_auroc:.4f}; checkpoint {result.out}")
+
+
+@app.command()
+def evaluate(
+    checkpoints: Annotated[list[Path], typer.Argument(help="One or more checkpoint folders.")],
+    data: Annotated[str | None, typer.Option(help="Data spec; default: the first checkpoint's.")] = None,
+    out: Annotated[Path, typer.Option(help="Folder for evaluation.json and auroc_per_layout.png.")] = Path("runs/eval"),
+    fill: Annotated[str, typer.Option(help="Baselines: zero, interp or both.")] = "both",
+    n_boot: Annotated[int, typer.Option(min=10)] = 100,
+    seed: Annotated[int | None, typer.Option(help="Data seed; default: the checkpoint's training seed.")] = None,
+) -> None:
+    """Macro AUROC [95 % CI], F1 and AF AUROC of each checkpoint on every layout; table, JSON and PNG."""
+    from edgeecg.evaluate import plot_png, print_table, save_json
+    from edgeecg.evaluation_run import evaluate_checkpoints
+
+    evaluations = evaluate_checkpoints(checkpoints, data, fill, n_boot, seed)
+    print_table(evaluations, console)
+    console.print(f"wrote {save_json(evaluations, out / 'evaluation.json')} and "
+                  f"{plot_png(evaluations, out / 'auroc_per_layout.png')}")
+
+
+@app.command("model-info")
+def model_info(
+    preset: Annotated[list[str], typer.Option(help="Presets to compare.")] = ["edge", "paper"],  # noqa: B006
+    n_labels: Annotated[int, typer.Option(min=1)] = 23,
+) -> None:
+    """Parameter count and FLOPs per record of PatchECG presets, at the token counts of real layouts."""
+    from edgeecg.layouts import observed_mask
+    from edgeecg.model import PatchECG, PatchECGConfig, count_parameters, patchecg_flops
+    from edgeecg.tokens import TokenizerConfig, token_counts
+
+    tok = TokenizerConfig()
+    counts = {name: int(token_counts(np.where(observed_mask(name, tok.fs, tok.n_samples), 0.0, np.nan)[None], tok)[0])
+              for name in ("12x1", "3x4+II", "3x4")}
+    table = Table(title="PatchECG size")
+    for col in ("preset", "dim x depth x heads", "encoder", "parameters",
+                *(f"MFLOPs {k} ({v} tokens)" for k, v in counts.items())):
+        table.add_column(col, justify="right")
+    for name in preset:
+        cfg = PatchECGConfig.preset(name, n_labels=n_labels, patch_len=tok.patch_len, n_slots=tok.n_slots)
+        table.add_row(name, f"{cfg.dim} x {cfg.depth} x {cfg.heads}", cfg.encoder,
+                      f"{count_parameters(PatchECG(cfg)):,}", *(f"{patchecg_flops(cfg, v) / 1e6:,.1f}"
+                                                               for v in counts.values()))
+    console.print(table)
+
+
+@app.command()
 def demo(
     out: Annotated[Path, typer.Option(help="Folder for everything the demo writes.")] = Path("demo-out"),
     n: Annotated[int, typer.Option(min=50, help="Records to simulate.")] = 2000,

@@ -15,7 +15,15 @@ fi
 PIP=("$VENV/bin/python" -m pip --quiet)
 if ! "$VENV/bin/python" -c "import torch" 2>/dev/null; then
     echo "setup: installing the CPU build of PyTorch ($TORCH_SPEC)"
-    "${PIP[@]}" install "$TORCH_SPEC" --extra-index-url "$TORCH_INDEX"
+    # Where the CPU index cannot be reached (an offline mirror or wheel cache provides torch), skip it
+    # rather than spend minutes on retries.
+    if "$VENV/bin/python" -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=5)" \
+            "$TORCH_INDEX/torch/" 2>/dev/null; then
+        "${PIP[@]}" install "$TORCH_SPEC" --extra-index-url "$TORCH_INDEX"
+    else
+        echo "setup: $TORCH_INDEX unreachable; installing $TORCH_SPEC from the configured index"
+        "${PIP[@]}" install "$TORCH_SPEC"
+    fi
 fi
 echo "setup: installing edgeecg[$EXTRAS]"
 "${PIP[@]}" install -e ".[$EXTRAS]"
