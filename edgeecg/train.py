@@ -143,7 +143,8 @@ def train(cfg: TrainConfig, tok: TokenizerConfig | None = None, splits: DataSpli
     """Trains and writes the best checkpoint to `cfg.out` (and `cfg.out/last` for --resume)."""
     tok = tok or TokenizerConfig()
     rank, world = _dist_env()
-    device = torch.device("cuda", rank % torch.cuda.device_count()) if torch.cuda.is_available() else torch.device("cpu")
+    cuda = torch.cuda.is_available()
+    device = torch.device("cuda", rank % torch.cuda.device_count()) if cuda else torch.device("cpu")
     torch.manual_seed(cfg.seed)
     splits = splits or load_source(cfg.data, tok, cfg.seed, cfg.n_train, cfg.n_eval, cfg.task)
     model = build(cfg, len(splits.label_names), tok).to(device)

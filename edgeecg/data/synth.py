@@ -52,7 +52,8 @@ class SynthConfig:
 
     `noise` scales every noise source (0 gives clean signals). Mains interference (`mains_hz`) is added only
     where the rate can carry it (mains below 0.45 fs); at 100 Hz the acquisition filter has removed it.
-    `mild_unreported` is the severity below which a graded finding may go unreported (see `synth_conditions.report`); 0 labels every finding drawn.
+    `mild_unreported` is the severity below which a graded finding may go unreported (see
+    `synth_conditions.report`); 0 labels every finding drawn.
     """
 
     fs: float = 100.0
