@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,8 +70,19 @@ def save_checkpoint(folder: str | Path, model: nn.Module, kind: str, label_names
                     counters[f"{i}.{name}"] = float(value)
         save_file(tensors, str(folder / OPTIM))
         record["optimizer_counters"] = counters
-    (folder / META).write_text(json.dumps(record, indent=2))
+    (folder / META).write_text(json.dumps(_finite(record), indent=2, allow_nan=False))
     return folder
+
+
+def _finite(value):
+    """NaN/inf (an undefined metric) -> null, so checkpoint.json stays standard JSON for every reader."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
 
 
 def load_checkpoint(folder: str | Path, device: str | torch.device = "cpu") -> Checkpoint:

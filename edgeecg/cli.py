@@ -170,7 +170,7 @@ def train(
     seed: Annotated[int, typer.Option()] = 0,
     n_train: Annotated[int, typer.Option(min=16, help="Simulated training records (data synth).")] = 8000,
     n_eval: Annotated[int, typer.Option(min=16, help="Simulated validation and test records each.")] = 2000,
-    patience: Annotated[int, typer.Option(min=1, help="Epochs without validation gain before stopping.")] = 4,
+    patience: Annotated[int, typer.Option(min=1, help="Epochs without validation gain before stopping.")] = 3,
     augment: Annotated[bool, typer.Option(help="Amplitude, baseline and noise augmentation.")] = True,
     resume: Annotated[bool, typer.Option(help="Continue from OUT/last.")] = False,
     max_minutes: Annotated[float | None, typer.Option(help="Stop after this many minutes.")] = None,
@@ -179,14 +179,22 @@ def train(
     from edgeecg.train import TrainConfig
     from edgeecg.train import train as run
 
+    for value, allowed, flag in ((model, ("patchecg", "baseline"), "--model"), (loss, ("bce", "focal", None), "--loss"),
+                                 (task, ("subclass", "superclass", None), "--task")):
+        if value not in allowed:
+            raise typer.BadParameter(f"{value!r}; use {' or '.join(a for a in allowed if a)}", param_hint=flag)
+    try:
+        defaults = TrainConfig.preset_defaults(preset)
+    except ValueError as err:
+        raise typer.BadParameter(str(err), param_hint="--preset") from None
     overrides = {k: v for k, v in {"epochs": epochs, "batch_size": batch_size, "lr": lr, "loss": loss,
                                    "task": task}.items() if v is not None}
-    cfg = TrainConfig(**{**TrainConfig.preset_defaults(preset), "data": data, "model": model, "out": str(out),
+    cfg = TrainConfig(**{**defaults, "data": data, "model": model, "out": str(out),
                          "seed": seed, "n_train": n_train, "n_eval": n_eval, "patience": patience,
                          "augment": augment, "resume": resume, "max_minutes": max_minutes, **overrides})
     result = run(cfg)
     console.print(f"[green]trained[/] {model} in {result.seconds:.0f} s ({result.epochs_run} epochs): best "
-                  f"validation macro AUROC {result.best_val_auroc:.4f}; checkpoint {result.out}")
+                  f"validation score (macro AUROC) {result.best_val_score:.4f}; checkpoint {result.out}")
 
 
 @app.command()

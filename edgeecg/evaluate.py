@@ -55,8 +55,13 @@ def condition_masks(condition: str, n: int, fs: float, n_samples: int, seed: int
 def evaluate_probs(name: str, label_names: tuple[str, ...], predict_fn, test_signals: np.ndarray,
                    test_labels: np.ndarray, val_signals: np.ndarray, val_labels: np.ndarray, fs: float,
                    conditions: tuple[str, ...] = CONDITIONS, seed: int = 0, n_boot: int = 100,
-                   progress: bool = False) -> Evaluation:
-    """Runs `predict_fn(masked_signals) -> prob [N, C]` under every condition and scores it."""
+                   progress: bool = False, val_predict_fn=None) -> Evaluation:
+    """Runs `predict_fn(masked_signals) -> prob [N, C]` under every condition and scores it.
+
+    `val_predict_fn` (default: `predict_fn`) scores the validation records, where they need another model
+    (cross-validation).
+    """
+    val_predict_fn = val_predict_fn or predict_fn
     af = label_names.index("AFIB") if "AFIB" in label_names else None
     results = []
     items = conditions
@@ -67,7 +72,7 @@ def evaluate_probs(name: str, label_names: tuple[str, ...], predict_fn, test_sig
     n_samples = test_signals.shape[-1]
     for cond in items:
         prob = predict_fn(masked(test_signals, condition_masks(cond, len(test_signals), fs, n_samples, seed)))
-        val_prob = predict_fn(masked(val_signals, condition_masks(cond, len(val_signals), fs, n_samples, seed + 1)))
+        val_prob = val_predict_fn(masked(val_signals, condition_masks(cond, len(val_signals), fs, n_samples, seed + 1)))
         aucs = per_class_auroc(test_labels, prob)
         lo, hi = bootstrap_macro_auroc(test_labels, prob, n_boot, seed)
         thresholds = best_thresholds(val_labels, val_prob)

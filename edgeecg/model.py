@@ -68,20 +68,27 @@ class CNNPatchEncoder(nn.Module):
 
     def __init__(self, patch_len: int, dim: int, width: int = 32) -> None:
         super().__init__()
-        self.convs = nn.Sequential(
-            nn.Conv1d(1, width // 2, 7, padding=3), nn.GELU(),
+        self.convs = nn.Sequential(           # three stride-2 convolutions: P -> P/8 positions
+            nn.Conv1d(1, width // 2, 7, stride=2, padding=3), nn.GELU(),
             nn.Conv1d(width // 2, width, 5, stride=2, padding=2), nn.GELU(),
             nn.Conv1d(width, width, 5, stride=2, padding=2), nn.GELU(),
         )
-        out_len = math.ceil(math.ceil(patch_len / 2) / 2)
+        out_len = _conv_lengths(patch_len)[-1]
         self.proj = nn.Linear(width * out_len, dim)
         self.skip = nn.Linear(patch_len, dim)
 
     def forward(self, patches: torch.Tensor) -> torch.Tensor:
         lead_shape = patches.shape[:-1]
         x = patches.reshape(-1, 1, patches.shape[-1])                   # [B*N, 1, P]
-        x = self.convs(x).flatten(1)                                     # [B*N, width * P/4]
+        x = self.convs(x).flatten(1)                                     # [B*N, width * P/8]
         return (self.proj(x) + self.skip(patches.reshape(-1, patches.shape[-1]))).reshape(*lead_shape, -1)
+
+
+def _conv_lengths(patch_len: int) -> tuple[int, int, int]:
+    """Output lengths of the CNN encoder's three stride-2 convolutions."""
+    l1 = math.ceil(patch_len / 2)
+    l2 = math.ceil(l1 / 2)
+    return l1, l2, math.ceil(l2 / 2)
 
 
 class MaskedSelfAttention(nn.Module):
@@ -221,7 +228,7 @@ def patchecg_flops(cfg: PatchECGConfig, n_tokens: int) -> int:
     d, n, p = cfg.dim, n_tokens + (cfg.pooling == "cls"), cfg.patch_len
     if cfg.encoder == "cnn":
         w = 32
-        l1, l2, l3 = p, math.ceil(p / 2), math.ceil(math.ceil(p / 2) / 2)
+        l1, l2, l3 = _conv_lengths(p)
         enc = l1 * (w // 2) * 7 + l2 * w * (w // 2) * 5 + l3 * w * w * 5 + w * l3 * d + p * d
     else:
         enc = p * d

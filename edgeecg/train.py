@@ -41,7 +41,7 @@ class TrainConfig:
     preset: str = "edge"
     task: str = "subclass"
     out: str = "runs/patchecg"
-    epochs: int = 12
+    epochs: int = 10
     batch_size: int = 64
     lr: float = 1e-3
     weight_decay: float = 0.05
@@ -51,7 +51,7 @@ class TrainConfig:
     seed: int = 0
     n_train: int = 8000
     n_eval: int = 2000
-    patience: int = 4
+    patience: int = 3
     augment: bool = True
     mask_mix: MaskMix = field(default_factory=MaskMix)
     resume: bool = False
@@ -72,10 +72,11 @@ class TrainConfig:
 @dataclass
 class TrainResult:
     out: Path
-    best_val_auroc: float
+    best_val_score: float     # validation macro AUROC (or minus the loss where AUROC is undefined)
     epochs_run: int
     seconds: float
     seen: np.ndarray          # training indices this rank consumed in the last epoch
+    model: nn.Module          # the weights after the last epoch (the best ones are in `out`)
 
 
 def focal_loss(logits: torch.Tensor, target: torch.Tensor, gamma: float) -> torch.Tensor:
@@ -123,11 +124,19 @@ def _schedule(step: int, total: int, warmup: int) -> float:
 @torch.no_grad()
 def predict(model: nn.Module, kind: str, signals: np.ndarray, fs: float, tok: TokenizerConfig,
             fill: str = "zero", batch: int = 256, device: str | torch.device = "cpu") -> np.ndarray:
-    """Probabilities [N, C] for signals that already carry their NaN masks."""
+    """Probabilities [N, C] for signals that already carry their NaN masks.
+
+    PatchECG batches go by token count, so that a batch pads to about its own records' length.
+    """
     model.eval()
-    out = [torch.sigmoid(model(*model_inputs(kind, signals[a:a + batch], fs, tok, fill, device))).float().cpu()
-           for a in range(0, len(signals), batch)]
-    return torch.cat(out).numpy()
+    order = np.arange(len(signals))
+    if kind == "patchecg" and fs == tok.fs:
+        order = np.argsort(token_counts(signals, tok), kind="stable")
+    probs = [torch.sigmoid(model(*model_inputs(kind, signals[order[a:a + batch]], fs, tok, fill, device)))
+             .float().cpu().numpy() for a in range(0, len(signals), batch)]
+    out = np.empty((len(signals), probs[0].shape[1]), np.float32)
+    out[order] = np.concatenate(probs)
+    return out
 
 
 def validation_signals(splits: DataSplits, cfg: TrainConfig) -> np.ndarray:
@@ -155,12 +164,12 @@ def train(cfg: TrainConfig, tok: TokenizerConfig | None = None, splits: DataSpli
     steps_per_epoch = max(1, per_rank // cfg.batch_size)
     total = steps_per_epoch * cfg.epochs
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: _schedule(s, total, max(1, int(cfg.warmup * total))))
-    start_epoch, best, stale = 0, -1.0, 0
+    start_epoch, best, stale = 0, -math.inf, 0
     if cfg.resume and (out / "last" / META).is_file():
         last = load_checkpoint(out / "last", device)
         model.load_state_dict(last.model.state_dict())
         load_optimizer_state(out / "last", opt)
-        start_epoch, best, stale = last.meta["epoch"] + 1, last.meta["best_val_auroc"], last.meta["stale_epochs"]
+        start_epoch, best, stale = last.meta["epoch"] + 1, last.meta["best_val_score"], last.meta["stale_epochs"]
         sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: _schedule(s, total, max(1, int(cfg.warmup * total))),
                                                   last_epoch=start_epoch * steps_per_epoch - 1)
     core = model
@@ -180,7 +189,9 @@ def train(cfg: TrainConfig, tok: TokenizerConfig | None = None, splits: DataSpli
         task = progress.add_task("training", total=(cfg.epochs - start_epoch) * steps_per_epoch, info="")
         for epoch in range(start_epoch, cfg.epochs):
             model.train()
+            torch.manual_seed(cfg.seed * 10_000 + epoch)     # per epoch, so --resume replays the same dropout
             rng = np.random.default_rng([cfg.seed, epoch, rank])
+            losses = []
             perm = np.random.default_rng([cfg.seed, epoch]).permutation(n_train)
             seen = perm[rank::world][:per_rank]
             for x, y in _batches(splits, seen, cfg, tok, rng, steps_per_epoch):
@@ -196,25 +207,38 @@ def train(cfg: TrainConfig, tok: TokenizerConfig | None = None, splits: DataSpli
                 scaler.step(opt)
                 scaler.update()
                 sched.step()
-                progress.update(task, advance=1, info=f"epoch {epoch + 1}/{cfg.epochs} loss {loss.item():.4f}")
-            prob = predict(core, cfg.model, val_signals, splits.fs, tok, device=device)
-            auroc = macro_auroc(splits.val.labels, prob)
-            stale = 0 if auroc > best else stale + 1
-            meta = {**meta_base, "epoch": epoch, "best_val_auroc": max(best, auroc), "stale_epochs": stale,
-                    "val_macro_auroc": auroc, "train_seconds": time.perf_counter() - t0}
+                losses.append(loss.item())
+                progress.update(task, advance=1, info=f"epoch {epoch + 1}/{cfg.epochs} loss {np.mean(losses):.4f}")
+            val = validate(core, cfg.model, val_signals, splits.val.labels, splits.fs, tok, device)
+            improved = val["score"] > best
+            stale = 0 if improved else stale + 1
+            best = max(best, val["score"])
+            meta = {**meta_base, "epoch": epoch, "train_loss": float(np.mean(losses)), "val_macro_auroc":
+                    val["macro_auroc"], "val_loss": val["loss"], "best_val_score": best, "stale_epochs": stale,
+                    "train_seconds": time.perf_counter() - t0}
             if rank == 0:
-                if auroc > best:
+                if improved:
                     save_checkpoint(out, core, cfg.model, splits.label_names, tok, meta)
                 save_checkpoint(out / "last", core, cfg.model, splits.label_names, tok, meta, opt)
-                progress.console.print(f"epoch {epoch + 1}: loss {loss.item():.4f}, val macro AUROC {auroc:.4f}"
-                                       + (" (best)" if auroc > best else ""))
-            best = max(best, auroc)
+                progress.console.print(f"epoch {epoch + 1}: loss {np.mean(losses):.4f}, val loss {val['loss']:.4f}, "
+                                       f"val macro AUROC {val['macro_auroc']:.4f}" + (" (best)" if improved else ""))
             out_of_time = cfg.max_minutes is not None and time.perf_counter() - t0 > 60 * cfg.max_minutes
             if stale >= cfg.patience or out_of_time:
                 break
     if world > 1:
         dist.barrier()
-    return TrainResult(out, best, epoch + 1, time.perf_counter() - t0, seen)
+    return TrainResult(out, best, epoch + 1, time.perf_counter() - t0, seen, core)
+
+
+def validate(model: nn.Module, kind: str, signals: np.ndarray, labels: np.ndarray, fs: float,
+             tok: TokenizerConfig, device: torch.device) -> dict[str, float]:
+    """Validation macro AUROC and BCE; `score` is the AUROC, or minus the loss where no class has both values
+    in a (tiny) validation set, so that early stopping and the best checkpoint still work."""
+    prob = predict(model, kind, signals, fs, tok, device=device)
+    loss = float(F.binary_cross_entropy(torch.from_numpy(prob).double().clamp(1e-7, 1 - 1e-7),
+                                        torch.from_numpy(labels).double()))
+    auroc = macro_auroc(labels, prob)
+    return {"macro_auroc": auroc, "loss": loss, "score": auroc if math.isfinite(auroc) else -loss}
 
 
 def _batches(splits: DataSplits, order: np.ndarray, cfg: TrainConfig, tok: TokenizerConfig,

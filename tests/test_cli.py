@@ -57,6 +57,12 @@ def test_bench_synth_prints_records_per_second():
     (["data", "ptbxl", "/no/such/tree"], "is /no/such/tree a PTB-XL root"),
     (["data", "fetch", "ptbxl", "DEST", "--url", "http://127.0.0.1:9/"], "cannot read http://127.0.0.1:9/"),
     (["layouts", "--file", "/no/such.toml"], "does not exist"),
+    (["evaluate", "/no/such/ckpt"], "not a checkpoint"),
+    (["train", "--data", "ptbxl:/no/such/tree"], "a PTB-XL root"),
+    (["train", "--data", "mystery"], "unknown data spec 'mystery'"),
+    (["train", "--preset", "huge"], "unknown preset 'huge'"),
+    (["train", "--model", "gpt"], "use patchecg or baseline"),
+    (["train", "--loss", "mse"], "use bce or focal"),
 ])
 def test_bad_input_is_one_clear_line_and_exit_2(args, message, tmp_path):
     args = [a.replace("DEST", str(tmp_path / "dest")) for a in args]

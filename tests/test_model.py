@@ -88,10 +88,11 @@ def test_edge_preset_under_two_million_and_paper_close_to_released() -> None:
     assert patchecg_flops(edge.cfg, 24) < patchecg_flops(edge.cfg, 96) < patchecg_flops(paper.cfg, 96)
 
 
-def test_flops_formula_matches_profiler_on_linear_layers() -> None:
+@pytest.mark.parametrize("encoder", ["linear", "cnn"])
+def test_flops_formula_matches_profiler(encoder: str) -> None:
     from torch.utils.flop_counter import FlopCounterMode
 
-    cfg = PatchECGConfig(n_labels=23, encoder="linear", dropout=0.0)
+    cfg = PatchECGConfig(n_labels=23, encoder=encoder, dropout=0.0)
     model = PatchECG(cfg).eval()
     n = 48
     args = (torch.zeros(1, n, cfg.patch_len), torch.zeros(1, n, dtype=torch.long),

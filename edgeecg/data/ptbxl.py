@@ -138,6 +138,11 @@ class PtbxlIndex:
         return np.array([[n in self.row_labels(row, task) for n in names] for row in self.rows],
                         dtype=np.uint8).reshape(len(self.rows), len(names))
 
+    def code_labels(self, codes: tuple[str, ...]) -> np.ndarray:
+        """uint8 [N, len(codes)]: whether each row lists these SCP codes (e.g. rhythm statements SBRAD, PVC)."""
+        return np.array([[code in row.scp_codes for code in codes] for row in self.rows],
+                        dtype=np.uint8).reshape(len(self.rows), len(codes))
+
     def af(self) -> np.ndarray:
         """uint8 [N]: atrial fibrillation (rhythm statement AFIB)."""
         return np.array([int("AFIB" in row.scp_codes) for row in self.rows], dtype=np.uint8)
