@@ -10,16 +10,35 @@ import numpy as np
 import typer
 from rich.console import Console
 from rich.table import Table
+from typer.core import TyperGroup
 
+from edgeecg import cli_deploy
 from edgeecg.layouts import LayoutError
 from edgeecg.record import LEADS, RecordError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="edgeecg: read arrhythmias from ECG records and photos of paper ECGs, on the edge.")
 data_app = typer.Typer(no_args_is_help=True, help="Data sets: simulate, fetch, inspect.")
-bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks that print measured figures.")
+
+
+class _BenchGroup(TyperGroup):
+    """`edgeecg bench --device PROFILE MODEL...` is `edgeecg bench device ...`; other benches are subcommands."""
+
+    def parse_args(self, ctx, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args = ["device", *args]
+        return super().parse_args(ctx, args)
+
+
+bench_app = typer.Typer(cls=_BenchGroup, no_args_is_help=True,
+                        help="Benchmarks that print measured figures; `bench --device PROFILE MODEL...` is the device "
+                             "runner.")
 app.add_typer(data_app, name="data")
 app.add_typer(bench_app, name="bench")
+app.command()(cli_deploy.export)
+app.command()(cli_deploy.calibrate)
+app.command("build-engine")(cli_deploy.build_engine)
+bench_app.command("device")(cli_deploy.bench_device)
 console = Console()
 
 
@@ -229,9 +248,8 @@ def model_info(
     tok = TokenizerConfig()
     counts = {name: int(token_counts(np.where(observed_mask(name, tok.fs, tok.n_samples), 0.0, np.nan)[None], tok)[0])
               for name in ("12x1", "3x4+II", "3x4")}
-    table = Table(title="PatchECG size")
-    for col in ("preset", "dim x depth x heads", "encoder", "parameters",
-                *(f"MFLOPs {k} ({v} tokens)" for k, v in counts.items())):
+    table = Table(title="PatchECG size: parameters, and MFLOPs per record at each layout's token count")
+    for col in ("preset", "D x depth x heads", "encoder", "params", *(f"{k} ({v})" for k, v in counts.items())):
         table.add_column(col, justify="right")
     for name in preset:
         cfg = PatchECGConfig.preset(name, n_labels=n_labels, patch_len=tok.patch_len, n_slots=tok.n_slots)
@@ -255,9 +273,10 @@ def demo(
 def main() -> None:
     """Console entry point: known input problems print one clear line and exit 2, no traceback."""
     from edgeecg.data.fetch import FetchError
+    from edgeecg.tokens import TokenizeError
 
     try:
         app()
-    except (RecordError, LayoutError, FetchError, FileNotFoundError, RuntimeError) as err:
+    except (RecordError, LayoutError, FetchError, TokenizeError, FileNotFoundError, RuntimeError) as err:
         console.print(f"[red]error:[/] {err}")
         sys.exit(2)

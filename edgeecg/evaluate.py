@@ -14,11 +14,10 @@ from pathlib import Path
 import numpy as np
 
 from edgeecg.batches import masked
-from edgeecg.layouts import LAYOUTS, RANDOM, blackout_masks, layout_masks, observed_mask
+from edgeecg.layouts import BLACKOUT, CONDITIONS, condition_masks
 from edgeecg.metrics import best_thresholds, bootstrap_macro_auroc, macro_f1, per_class_auroc
 
-BLACKOUT = "blackout"
-CONDITIONS: tuple[str, ...] = (*LAYOUTS, RANDOM, BLACKOUT)
+__all__ = ["BLACKOUT", "CONDITIONS", "condition_masks", "evaluate_probs", "plot_png", "print_table", "save_json"]
 
 
 @dataclass
@@ -41,15 +40,6 @@ class Evaluation:
 
     def by_condition(self) -> dict[str, ConditionResult]:
         return {r.condition: r for r in self.results}
-
-
-def condition_masks(condition: str, n: int, fs: float, n_samples: int, seed: int) -> np.ndarray:
-    """bool [n, 12, T] for a printed layout, the random mix, or random blackouts (fixed by `seed`)."""
-    if condition == BLACKOUT:
-        return blackout_masks(np.random.default_rng([seed, 1]), n, n_samples)
-    if condition == RANDOM:
-        return layout_masks([RANDOM] * n, fs, n_samples, np.random.default_rng([seed, 2]))
-    return np.broadcast_to(observed_mask(condition, fs, n_samples), (n, 12, n_samples))
 
 
 def evaluate_probs(name: str, label_names: tuple[str, ...], predict_fn, test_signals: np.ndarray,

@@ -9,17 +9,12 @@ V1 is only seen from 5.0 to 7.5 s. A hospital's own printout is described in a s
 from __future__ import annotations
 
 import math
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
-
+from edgeecg import tomlfile as tomllib
 from edgeecg.record import LEADS, RecordError, lead_index
 
 RANDOM = "random"
@@ -268,3 +263,16 @@ class MaskMix:
         empty = ~masks.any(axis=(1, 2))
         masks[empty] = printed[empty]
         return masks
+
+
+BLACKOUT = "blackout"
+CONDITIONS: tuple[str, ...] = (*LAYOUTS, RANDOM, BLACKOUT)   # what evaluation and calibration cover
+
+
+def condition_masks(condition: str, n: int, fs: float, n_samples: int, seed: int) -> np.ndarray:
+    """bool [n, 12, T] for a printed layout, the random mix, or random blackouts (fixed by `seed`)."""
+    if condition == BLACKOUT:
+        return blackout_masks(np.random.default_rng([seed, 1]), n, n_samples)
+    if condition == RANDOM:
+        return layout_masks([RANDOM] * n, fs, n_samples, np.random.default_rng([seed, 2]))
+    return np.broadcast_to(observed_mask(condition, fs, n_samples), (n, 12, n_samples))

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from edgeecg.export import export_onnx
 from edgeecg.layouts import apply
 from edgeecg.model import (
     MASK_BIAS,
@@ -16,6 +17,7 @@ from edgeecg.model import (
     count_parameters,
     patchecg_flops,
 )
+from edgeecg.runtime import ModelInfo
 from edgeecg.tokens import TokenizerConfig, tokenize, tokenize_batch
 
 TOK = TokenizerConfig()
@@ -112,9 +114,7 @@ def test_onnx_export_with_dynamic_token_count(tmp_path) -> None:
     model = _model()
     patches, lead, slot, valid = _inputs(2, "3x4")
     path = tmp_path / "m.onnx"
-    torch.onnx.export(model, (patches, lead, slot, valid), str(path), input_names=["patches", "lead", "slot", "valid"],
-                      output_names=["logits"], opset_version=17, dynamo=False,
-                      dynamic_axes={k: {0: "batch", 1: "tokens"} for k in ("patches", "lead", "slot", "valid")})
+    export_onnx(model, path, ModelInfo(("a", "b", "c", "d", "e"), TOK, "fp32", ""), opset=17)
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     for layout, n_rec in (("12x1", 1), ("3x4+II", 3)):
         args = _inputs(n_rec, layout)
