@@ -1,0 +1,35 @@
+"""The device runner's gate for the x86-cpu profile on the committed default model (pytest -m regression).
+
+Accuracy bounds are absolute (measured when the model was committed, see edgeecg/models/synth-edge/README.md);
+latency is only compared as a ratio inside this run, never against absolute times.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from edgeecg import bench
+from edgeecg.devices import DeviceProfile
+from edgeecg.models import DEFAULT, default_model
+
+DEVICES = Path(__file__).resolve().parents[1] / "devices"
+EXPECTED = json.loads((DEFAULT / "expected.json").read_text()) if (DEFAULT / "expected.json").is_file() else {}
+
+
+@pytest.mark.regression
+@pytest.mark.skipif(not EXPECTED, reason="no committed default model")
+def test_x86_gate_on_the_committed_model() -> None:
+    profile = replace(DeviceProfile.load(DEVICES / "x86-cpu.toml"), warmup=10, min_runs=60, min_seconds=0.5)
+    reports, _ = bench.run(profile, [default_model("fp32"), default_model("int8")], reference=None,
+                           n_test=EXPECTED["n_test"], seed=EXPECTED["seed"], progress=lambda *_: None)
+    fp32, int8 = reports
+    for layout, auroc in EXPECTED["fp32_auroc"].items():
+        assert fp32.auroc[layout] >= auroc - 0.005, layout          # same records, same model: only drift fails
+    for layout in bench.PRINTED:
+        assert int8.delta_auroc[layout] <= profile.max_auroc_drop, layout
+    batch1 = {r.name: next(x for x in r.latency if x.batch == 1) for r in reports}
+    assert batch1["int8-x86"].compute_p50_ms <= EXPECTED["int8_vs_fp32_max_ratio"] * batch1["fp32"].compute_p50_ms
