@@ -193,8 +193,11 @@ def train(
     augment: Annotated[bool, typer.Option(help="Amplitude, baseline and noise augmentation.")] = True,
     resume: Annotated[bool, typer.Option(help="Continue from OUT/last.")] = False,
     max_minutes: Annotated[float | None, typer.Option(help="Stop after this many minutes.")] = None,
+    mask_mix: Annotated[str, typer.Option(help="Shares of printed layouts, random blackouts and both "
+                                               "combined; the rest trains on full signals.")] = "0.4,0.3,0.2",
 ) -> None:
     """Masked training of PatchECG (or the baseline); writes safetensors + JSON checkpoints to OUT."""
+    from edgeecg.layouts import MaskMix
     from edgeecg.train import TrainConfig
     from edgeecg.train import train as run
 
@@ -210,10 +213,21 @@ def train(
                                    "task": task}.items() if v is not None}
     cfg = TrainConfig(**{**defaults, "data": data, "model": model, "out": str(out),
                          "seed": seed, "n_train": n_train, "n_eval": n_eval, "patience": patience,
-                         "augment": augment, "resume": resume, "max_minutes": max_minutes, **overrides})
+                         "augment": augment, "resume": resume, "max_minutes": max_minutes,
+                         "mask_mix": _mask_mix(mask_mix, MaskMix), **overrides})
     result = run(cfg)
     console.print(f"[green]trained[/] {model} in {result.seconds:.0f} s ({result.epochs_run} epochs): best "
                   f"validation score (macro AUROC) {result.best_val_score:.4f}; checkpoint {result.out}")
+
+
+def _mask_mix(text: str, cls):
+    try:
+        shares = [float(x) for x in text.split(",")]
+        if len(shares) != 3:
+            raise ValueError("three shares are needed")
+        return cls(*shares)
+    except ValueError as err:
+        raise typer.BadParameter(f"{text!r}: {err}; e.g. 0.4,0.3,0.2", param_hint="--mask-mix") from None
 
 
 @app.command()

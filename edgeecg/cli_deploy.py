@@ -149,7 +149,8 @@ def _model_files(models: list[Path], precisions: tuple[str, ...]) -> tuple[list[
             manifest = m / "export.json"
             if not manifest.is_file():
                 raise RecordError(f"{m} has no export.json; pass model files or an `edgeecg export` folder")
-            reference = reference or Path(json.loads(manifest.read_text())["checkpoint"])
+            own = m if (m / "checkpoint.json").is_file() else None      # a shipped model carries its checkpoint
+            reference = reference or own or Path(json.loads(manifest.read_text())["checkpoint"])
             files += [m / names[p] for p in precisions if (m / names[p]).is_file()]
         elif m.is_file():
             files.append(m)

@@ -66,6 +66,7 @@ def trained(tmp_path_factory) -> tuple[Path, Path]:
     return root / "patchecg", root / "baseline"
 
 
+@pytest.mark.slow
 def test_evaluate_cli_writes_table_json_and_png(tmp_path: Path, trained) -> None:
     done = CliRunner().invoke(app, ["evaluate", str(trained[0]), str(trained[1]), "--out", str(tmp_path),
                                     "--n-boot", "10"])

@@ -21,6 +21,7 @@ EXPECTED = json.loads((DEFAULT / "expected.json").read_text()) if (DEFAULT / "ex
 
 
 @pytest.mark.regression
+@pytest.mark.slow
 @pytest.mark.skipif(not EXPECTED, reason="no committed default model")
 def test_x86_gate_on_the_committed_model() -> None:
     profile = replace(DeviceProfile.load(DEVICES / "x86-cpu.toml"), warmup=10, min_runs=60, min_seconds=0.5)

@@ -54,6 +54,7 @@ def test_resume_continues_exactly(tmp_path: Path, synth_splits) -> None:
         torch.testing.assert_close(b[key], a[key], atol=1e-6, rtol=1e-5, msg=key)
 
 
+@pytest.mark.slow
 def test_learns_rhythm_on_the_simulator(tmp_path: Path) -> None:
     """Rate and rhythm are visible in any lead: a few CPU seconds of training must already beat chance."""
     splits = load_source("synth", TokenizerConfig(), seed=1, n_train=512, n_eval=256)
