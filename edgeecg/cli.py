@@ -35,10 +35,6 @@ bench_app = typer.Typer(cls=_BenchGroup, no_args_is_help=True,
                              "runner.")
 app.add_typer(data_app, name="data")
 app.add_typer(bench_app, name="bench")
-app.command()(cli_deploy.export)
-app.command()(cli_deploy.calibrate)
-app.command("build-engine")(cli_deploy.build_engine)
-bench_app.command("device")(cli_deploy.bench_device)
 console = Console()
 
 
@@ -282,6 +278,13 @@ def demo(
     data_synth(out / "synth", n=n, fs=100.0, seed=0, noise=1.0, preview=True)
     bench_synth(n=2000, fs=100.0, repeats=3)
     console.print(f"[green]demo finished[/]: data set and preview in {out / 'synth'}")
+
+
+# deployment commands live in cli_deploy; registered last so `--help` lists them after training
+app.command()(cli_deploy.export)
+app.command()(cli_deploy.calibrate)
+app.command("build-engine")(cli_deploy.build_engine)
+bench_app.command("device")(cli_deploy.bench_device)
 
 
 def main() -> None:
