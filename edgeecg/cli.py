@@ -284,6 +284,7 @@ def demo(
 app.command()(cli_deploy.export)
 app.command()(cli_deploy.calibrate)
 app.command("build-engine")(cli_deploy.build_engine)
+app.command()(cli_deploy.predict)
 bench_app.command("device")(cli_deploy.bench_device)
 
 

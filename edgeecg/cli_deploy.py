@@ -180,3 +180,60 @@ def _print_bench(reports, verdict) -> None:
         par.add_row(cond, *(f"{r.auroc[cond]:.4f} ({-r.delta_auroc[cond]:+.4f})" for r in reports))
     par.add_row("max |dprob|", *(f"{r.max_abs_prob_diff:.4f}" for r in reports))
     console.print(par)
+
+
+def predict(
+    source: Annotated[Path, typer.Argument(help="A .hea record, a signal .csv, or a folder of them.")],
+    model: Annotated[Path | None, typer.Option(help="Exported .onnx/.engine (default: the shipped INT8 "
+                                                    "demonstration model).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Folder for one JSON per input and summary.csv.")] = None,
+    threshold: Annotated[float, typer.Option(min=0.0, max=1.0, help="Probability at which a label is a finding.")
+                         ] = 0.5,
+    fs: Annotated[float | None, typer.Option(help="Sampling rate of a CSV without a time column.")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Processes for a folder.")] = 1,
+) -> None:
+    """Probabilities and ranked findings for records, with the torch-free runtime."""
+    from rich.progress import Progress
+
+    from edgeecg.models import NOTICE, default_model
+    from edgeecg.predict import inputs_in, predict_many, write_outputs
+    from edgeecg.record import RecordError
+    from edgeecg.runtime import Runtime
+
+    model = model or default_model("int8")
+    notice = NOTICE if model.resolve().parent == default_model("int8").resolve().parent else ""
+    labels = Runtime(model).label_names
+    if source.is_dir():
+        paths = inputs_in(source)
+        if not paths:
+            raise RecordError(f"{source}: no .hea, .csv or image files inside")
+    elif source.exists():
+        paths = [source]
+    else:
+        raise RecordError(f"{source} not found")
+    with Progress(disable=len(paths) < 2, console=console) as progress:
+        task = progress.add_task("predicting", total=len(paths))
+        results = predict_many(paths, model, threshold, fs, notice, workers,
+                               on_done=lambda _: progress.advance(task))
+    if notice:
+        console.print(f"[yellow]{model.name}: {notice}[/]")
+    for r in results:
+        if not r.ok:
+            console.print(f"[red]{r.source}:[/] {r.error}")
+    if len(results) == 1 and results[0].ok:
+        r = results[0]
+        table = Table(title=f"{r.source} (findings at probability >= {threshold})")
+        for col in ("label", "probability", "finding"):
+            table.add_column(col, justify="right")
+        for name, p in sorted(r.probabilities.items(), key=lambda kv: -kv[1]):
+            table.add_row(name, f"{p:.3f}", "yes" if p >= threshold else "")
+        console.print(table)
+        if r.af_probability is not None:
+            console.print(f"AF probability: {r.af_probability:.3f}")
+    else:
+        ok = sum(r.ok for r in results)
+        console.print(f"{ok} of {len(results)} inputs scored, {len(results) - ok} refused")
+    if out is not None:
+        console.print(f"wrote {write_outputs(results, out, labels)}")
+    if not any(r.ok for r in results):
+        sys.exit(2)
