@@ -19,7 +19,7 @@ from rich.table import Table
 
 from edgeecg import calibration
 from edgeecg.bench import PRINTED, test_records
-from edgeecg.layouts import CONDITIONS, condition_masks
+from edgeecg.layouts import CONDITIONS, condition_masks, masked
 from edgeecg.metrics import macro_auroc
 from edgeecg.quantize import quantize_int8
 from edgeecg.runtime import Runtime
@@ -36,8 +36,7 @@ def main() -> None:
     ref = Runtime(args.fp32, ["CPUExecutionProvider"])
     tok = ref.info.tokenizer
     signals, labels = test_records(args.n_test, 0, tok.fs, tok.duration)
-    inputs = {c: np.where(condition_masks(c, len(signals), tok.fs, signals.shape[-1], 17), signals, np.nan)
-              for c in CONDITIONS}
+    inputs = {c: masked(signals, condition_masks(c, len(signals), tok.fs, signals.shape[-1], 17)) for c in CONDITIONS}
     ref_prob = {c: ref.predict_batch(x, tok.fs) for c, x in inputs.items()}
     ref_auc = {c: macro_auroc(labels, p) for c, p in ref_prob.items()}
     rows = []

@@ -11,16 +11,12 @@ from typing import Literal
 import numpy as np
 import torch
 
+from edgeecg.layouts import masked
 from edgeecg.tokens import TokenizerConfig, tokenize_batch
 
+__all__ = ["fill_missing", "masked", "model_inputs", "patch_inputs"]
+
 Fill = Literal["zero", "interp"]
-
-
-def masked(signals: np.ndarray, masks: np.ndarray | None) -> np.ndarray:
-    """NaN where a mask hides the sample (masks: bool [B, 12, T], True = observed)."""
-    if masks is None:
-        return signals
-    return np.where(masks, signals, np.float32(np.nan)).astype(np.float32)
 
 
 def fill_missing(signals: np.ndarray, how: Fill) -> np.ndarray:

@@ -9,6 +9,7 @@ torch checkpoint where torch is installed, else the FP32 ONNX). torch is importe
 
 from __future__ import annotations
 
+import itertools
 import json
 import resource
 import time
@@ -20,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from edgeecg.devices import DeviceProfile
-from edgeecg.layouts import CONDITIONS, LAYOUTS, condition_masks
+from edgeecg.layouts import CONDITIONS, LAYOUTS, condition_masks, masked
 from edgeecg.record import RecordError
 
 PRINTED = tuple(name for name in LAYOUTS if name != "12x1")
@@ -65,16 +66,6 @@ def _timeit(fn, warmup: int, min_runs: int, min_seconds: float) -> np.ndarray:
     return np.asarray(times)
 
 
-def _cycle(items: list):
-    k = 0
-
-    def nxt():
-        nonlocal k
-        k = (k + 1) % len(items)
-        return items[k]
-    return nxt
-
-
 def _latencies(compute, end_to_end, batches: list[int], profile: DeviceProfile) -> list[Latency]:
     out = []
     for b in batches:
@@ -96,7 +87,7 @@ def _measure_onnx(path: str, profile: DeviceProfile, signals: np.ndarray, fs: fl
     for b in profile.batch_sizes:
         groups = [signals[a:a + b] for a in range(0, len(signals) - b + 1, b)]
         tokens = [tokenize_batch(g, fs, tok) for g in groups]
-        nt, ns = _cycle(tokens), _cycle(groups)
+        nt, ns = itertools.cycle(tokens).__next__, itertools.cycle(groups).__next__
         compute[b] = lambda nt=nt: rt.logits(nt())
         e2e[b] = (lambda ns=ns: rt.predict(ns()[0], fs)) if b == 1 else (lambda ns=ns: rt.predict_batch(ns(), fs))
     lat = _latencies(compute, e2e, list(profile.batch_sizes), profile)
@@ -119,7 +110,7 @@ def _measure_torch(checkpoint: str, profile: DeviceProfile, signals: np.ndarray,
         for b in profile.batch_sizes:
             groups = [signals[a:a + b] for a in range(0, len(signals) - b + 1, b)]
             inputs = [patch_inputs(g, fs, tok) for g in groups]
-            ni, ns = _cycle(inputs), _cycle(groups)
+            ni, ns = itertools.cycle(inputs).__next__, itertools.cycle(groups).__next__
             compute[b] = lambda ni=ni: ck.model(*ni())
             e2e[b] = lambda ns=ns: torch.sigmoid(ck.model(*patch_inputs(ns(), fs, tok)))
         lat = _latencies(compute, e2e, list(profile.batch_sizes), profile)
@@ -155,7 +146,7 @@ def run(profile: DeviceProfile, models: list[Path], reference: Path | None, n_te
             raise RecordError(f"{rt.path}: labels or tokenizer differ from {runtimes[0].path}; bench one model's "
                               "exports together")
     signals, labels = test_records(n_test, seed, tok.fs, tok.duration, data)
-    latency_set = np.where(condition_masks("random", 64, tok.fs, signals.shape[-1], seed), signals[:64], np.nan)
+    latency_set = masked(signals[:64], condition_masks("random", 64, tok.fs, signals.shape[-1], seed))
     reports: list[ModelReport] = []
     ctx = get_context("spawn")
     with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
@@ -183,7 +174,7 @@ def run(profile: DeviceProfile, models: list[Path], reference: Path | None, n_te
         ref_predict = lambda x: predict(ck.model, "patchecg", x, tok.fs, tok)  # noqa: E731
     for cond in CONDITIONS:
         progress(f"parity: {cond}")
-        x = np.where(condition_masks(cond, len(signals), tok.fs, signals.shape[-1], seed + 17), signals, np.nan)
+        x = masked(signals, condition_masks(cond, len(signals), tok.fs, signals.shape[-1], seed + 17))
         if ref_predict is not None:
             probs["torch-fp32"][cond] = ref_predict(x)
         for rt in runtimes:

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from edgeecg import tomlfile as tomllib
-from edgeecg.layouts import CONDITIONS, condition_masks
+from edgeecg.layouts import CONDITIONS, condition_masks, masked
 from edgeecg.record import RecordError
 from edgeecg.tokens import PaddedTokens, TokenizerConfig, tokenize_batch
 
@@ -110,7 +110,7 @@ def build(recipe: Recipe, tok: TokenizerConfig | None = None, out: Path | None =
     tok = tok or TokenizerConfig()
     signals = _source_signals(recipe, tok)
     masks = _conditions_for(recipe, len(signals), tok.fs, signals.shape[-1])
-    tokens = tokenize_batch(np.where(masks, signals, np.float32(np.nan)), tok.fs, tok, n_max=tok.max_tokens)
+    tokens = tokenize_batch(masked(signals, masks), tok.fs, tok, n_max=tok.max_tokens)
     cal = CalibrationSet(tokens, recipe, _digest(tokens))
     if out is not None:
         save(cal, out, tok)

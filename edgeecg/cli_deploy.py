@@ -25,8 +25,9 @@ def export(
     opset: Annotated[int, typer.Option(help="ONNX opset (>= 17).")] = 17,
 ) -> None:
     """Export a checkpoint to ONNX FP32 (always), INT8, FP16 and TensorRT, each checked for parity."""
-    from edgeecg.export import FILES, ExportConfig
+    from edgeecg.export import ExportConfig
     from edgeecg.export import export as run
+    from edgeecg.runtime import MODEL_FILES
 
     manifest = run(ExportConfig(checkpoint, out, int8, fp16, trt, target, calibration, opset),  # type: ignore[arg-type]
                    progress=console.print)
@@ -41,7 +42,7 @@ def export(
     console.print(table)
     folder = out or Path("export") / checkpoint.name
     console.print(f"wrote {folder / 'export.json'}; run it with "
-                  f"edgeecg.runtime.Runtime('{folder / FILES['int8' if int8 else 'fp32']}')")
+                  f"edgeecg.runtime.Runtime('{folder / MODEL_FILES['int8' if int8 else 'fp32']}')")
 
 
 def build_engine(
@@ -54,7 +55,7 @@ def build_engine(
     import onnx
 
     from edgeecg.record import RecordError
-    from edgeecg.runtime import ModelInfo
+    from edgeecg.runtime import MODEL_FILES, ModelInfo
     from edgeecg.tensorrt_build import build_engine as build
 
     if not onnx_file.is_file():
@@ -64,7 +65,7 @@ def build_engine(
     precision = "int8" if info.precision.startswith("int8") else "fp16"
     if precision == "int8" and info.precision != "int8-tensorrt":
         raise RecordError(f"{onnx_file} was quantized for {info.precision}; TensorRT needs --target tensorrt")
-    engine = onnx_file.with_name(f"model.{precision}.engine")
+    engine = onnx_file.with_name(MODEL_FILES[f"trt-{precision}"])
     versions = build(onnx_file, engine, precision, info.tokenizer.max_tokens, max_batch)
     engine.with_suffix(".json").write_text(json.dumps({**meta, "edgeecg.precision": f"trt-{precision}"}, indent=2))
     console.print(f"wrote {engine} (TensorRT {versions['tensorrt']}, tokens {versions['profile_tokens']})")
@@ -140,9 +141,7 @@ def _model_files(models: list[Path], precisions: tuple[str, ...]) -> tuple[list[
     import json
 
     from edgeecg.record import RecordError
-
-    names = {"fp32": "model.onnx", "int8": "model.int8.onnx", "fp16": "model.fp16.onnx",
-             "trt-fp16": "model.fp16.engine", "trt-int8": "model.int8.engine"}
+    from edgeecg.runtime import MODEL_FILES as names
     files, reference = [], None
     for m in models:
         if m.is_dir():

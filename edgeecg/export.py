@@ -26,14 +26,13 @@ import torch
 
 from edgeecg import calibration
 from edgeecg.checkpoint import WEIGHTS, load_checkpoint, sha256_file
-from edgeecg.layouts import condition_masks
+from edgeecg.layouts import condition_masks, masked
 from edgeecg.quantize import TARGETS, Target, convert_fp16, quantize_int8
 from edgeecg.record import RecordError
-from edgeecg.runtime import INPUTS, ModelInfo, Runtime, sigmoid
+from edgeecg.runtime import INPUTS, MODEL_FILES, ModelInfo, Runtime, sigmoid
 from edgeecg.tokens import PaddedTokens, TokenizerConfig, pad, tokenize_batch
 
 FP32_TOLERANCE = 1e-4
-FILES = {"fp32": "model.onnx", "int8": "model.int8.onnx", "fp16": "model.fp16.onnx"}
 
 
 @dataclass
@@ -91,7 +90,7 @@ def parity_records(tok: TokenizerConfig, n_per_condition: int = 2, seed: int = 0
     masks = np.concatenate([condition_masks(c, n_per_condition, tok.fs, sig.shape[-1], seed) for c in CONDITIONS])
     single = np.full_like(sig[:1], np.nan)
     single[0, 1, :tok.patch_len] = sig[0, 1, :tok.patch_len]
-    signals = np.concatenate([np.where(masks, sig, np.float32(np.nan)), single])
+    signals = np.concatenate([masked(sig, masks), single])
     return [pad([t]) for t in tokenize_batch(signals, tok.fs, tok).ragged()]
 
 
@@ -125,7 +124,7 @@ def export(cfg: ExportConfig, progress=print) -> dict:
     reference = [torch_logits(ck.model, r) for r in records]
     files: dict[str, dict] = {}
 
-    fp32 = out / FILES["fp32"]
+    fp32 = out / MODEL_FILES["fp32"]
     export_onnx(ck.model, fp32, info, cfg.opset)
     parity = compare(reference, Runtime(fp32, ["CPUExecutionProvider"]), records)
     files["fp32"] = {"file": fp32.name, "bytes": fp32.stat().st_size, "parity_vs_torch": parity}
@@ -139,7 +138,7 @@ def export(cfg: ExportConfig, progress=print) -> dict:
         cal = (calibration.load(cfg.calibration) if cfg.calibration
                else calibration.build(calibration.Recipe(), ck.tokenizer))
         cal_id = cal.digest
-        int8 = out / FILES["int8"]
+        int8 = out / MODEL_FILES["int8"]
         nodes = quantize_int8(fp32, int8, cal.batches(32), cfg.target)
         _set_metadata(int8, ModelInfo(ck.label_names, ck.tokenizer, f"int8-{cfg.target}", source_hash))
         parity = compare(reference, Runtime(int8, ["CPUExecutionProvider"]), records)
@@ -150,7 +149,7 @@ def export(cfg: ExportConfig, progress=print) -> dict:
                  f"({int8.stat().st_size / 1e6:.2f} MB, {files['int8']['size_vs_fp32']:.0%} of fp32), "
                  f"max |prob diff| {parity['max_abs_prob_diff']:.4f}")
     if cfg.fp16:
-        fp16 = out / FILES["fp16"]
+        fp16 = out / MODEL_FILES["fp16"]
         convert_fp16(fp32, fp16)
         _set_metadata(fp16, ModelInfo(ck.label_names, ck.tokenizer, "fp16", source_hash))
         parity = compare(reference, Runtime(fp16, ["CPUExecutionProvider"]), records)
@@ -163,7 +162,7 @@ def export(cfg: ExportConfig, progress=print) -> dict:
         from edgeecg.tensorrt_build import build_engine
 
         for precision in [p for p in ("fp16", "int8") if p in files]:
-            engine = out / f"model.{precision}.engine"
+            engine = out / MODEL_FILES[f"trt-{precision}"]
             versions = build_engine(out / files[precision]["file"], engine, precision, ck.tokenizer.max_tokens,
                                     cfg.trt_max_batch)
             engine.with_suffix(".json").write_text(json.dumps(

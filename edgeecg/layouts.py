@@ -265,6 +265,13 @@ class MaskMix:
         return masks
 
 
+def masked(signals: np.ndarray, masks: np.ndarray | None) -> np.ndarray:
+    """float32 signals with NaN where a mask hides the sample (masks: bool [.., 12, T], True = observed)."""
+    if masks is None:
+        return signals
+    return np.where(masks, signals, np.float32(np.nan)).astype(np.float32)
+
+
 BLACKOUT = "blackout"
 CONDITIONS: tuple[str, ...] = (*LAYOUTS, RANDOM, BLACKOUT)   # what evaluation and calibration cover
 

@@ -18,11 +18,13 @@ from pathlib import Path
 import numpy as np
 
 from edgeecg.record import RecordError
-from edgeecg.tokens import PaddedTokens, TokenizerConfig, token_counts, tokenize, tokenize_batch
+from edgeecg.tokens import PaddedTokens, TokenizerConfig, pad, token_counts, tokenize, tokenize_batch
 
 INPUTS = ("patches", "lead", "slot", "valid")
 PROVIDER_ORDER = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
 ENGINE_SUFFIXES = (".engine", ".plan")
+MODEL_FILES = {"fp32": "model.onnx", "int8": "model.int8.onnx", "fp16": "model.fp16.onnx",
+               "trt-fp16": "model.fp16.engine", "trt-int8": "model.int8.engine"}   # names inside an export folder
 
 
 @dataclass(frozen=True)
@@ -167,10 +169,7 @@ class Runtime:
 
     def predict(self, signal: np.ndarray, fs: float) -> np.ndarray:
         """float32 [C] for one record, run ragged (only its own present patches, no padding)."""
-        t = tokenize(signal, fs, self.info.tokenizer)
-        batch = PaddedTokens(t.patches[None], t.lead[None], t.slot[None], t.observed[None],
-                             np.ones((1, len(t)), dtype=bool))
-        return self.predict_tokens(batch)[0]
+        return self.predict_tokens(pad([tokenize(signal, fs, self.info.tokenizer)]))[0]
 
     def predict_batch(self, signals: np.ndarray, fs: float, batch_size: int = 64) -> np.ndarray:
         """float32 [B, C]; records are grouped by token count so each batch pads little."""

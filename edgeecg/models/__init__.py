@@ -14,7 +14,9 @@ NOTICE = "demonstration model trained on simulated ECGs; not for clinical use"
 
 def default_model(precision: str = "int8") -> Path:
     """Path of the shipped default model file: `int8` or `fp32` ONNX, or `checkpoint` (folder, needs torch)."""
-    files = {"int8": DEFAULT / "model.int8.onnx", "fp32": DEFAULT / "model.onnx", "checkpoint": DEFAULT}
+    from edgeecg.runtime import MODEL_FILES
+
+    files = {"int8": DEFAULT / MODEL_FILES["int8"], "fp32": DEFAULT / MODEL_FILES["fp32"], "checkpoint": DEFAULT}
     if precision not in files:
         raise ValueError(f"unknown precision {precision!r}; use one of {', '.join(files)}")
     return files[precision]
