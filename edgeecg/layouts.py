@@ -70,6 +70,19 @@ class Layout:
         return float(observed_mask(self, 100.0, int(round(self.duration * 100))).mean())
 
 
+def paper_starts(row: tuple[Cell, ...]) -> list[float]:
+    """Where each cell of a printed row begins on paper, in seconds from the row's start.
+
+    Cells are printed left to right, each as long as it lasts; that is their start time in every layout
+    except those that print the same moment twice (6x2-sync shows 0-5 s in both columns).
+    """
+    out, pos = [], 0.0
+    for cell in row:
+        out.append(pos)
+        pos += cell.end - cell.start
+    return out
+
+
 def _columns(name: str, columns: list[list[str]], starts: list[float], rhythm: tuple[str, ...] = (),
              description: str = "", duration: float = 10.0) -> Layout:
     """Builds a layout from printed columns (top to bottom) with the start time of each column."""

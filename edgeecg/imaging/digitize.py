@@ -1,0 +1,382 @@
+"""Photo or scan of a paper ECG -> the project's record type, with a quality report and an overlay.
+
+Steps: refuse unreadable images; find and flatten the page; ink and grid evidence corrected for light;
+deskew from the trace rows; px/mm along x and y from the grid's periodicity; find the printed rows; match
+the layout (or take the one given); trace every row; read the calibration pulse for mV; place each lead's
+samples at their true time, NaN elsewhere. numpy + OpenCV only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import cv2
+import numpy as np
+
+from edgeecg.imaging import grid as gridscale
+from edgeecg.imaging.page import (
+    DigitizeError,
+    check_readable,
+    darkness,
+    find_page,
+    ink_threshold,
+    rectify,
+    rotate,
+    sharpness,
+    skew_angle,
+)
+from edgeecg.imaging.trace import (
+    RowTrace,
+    end_x,
+    fill_gaps,
+    find_rows,
+    line_width,
+    pulse_shape,
+    remove_rules,
+    remove_specks,
+    tick_x,
+    trace_row,
+)
+from edgeecg.layouts import LAYOUTS, Cell, Layout, get_layout, paper_starts
+from edgeecg.record import LEADS, Record, lead_index
+
+MIN_SHARPNESS = 0.06
+"""Below this focus measure (page.sharpness) 1 mm detail is gone; measured on defocused renders."""
+LOOK_ALIKE = {"6x2": "2x6", "6x2-sync": "2x6"}
+"""Layouts that print the same page geometry; detection names the first, `--layout` picks the others."""
+
+
+@dataclass(frozen=True)
+class DigitizeConfig:
+    """What the digitizer may assume. `gain=None` reads the calibration pulse (10 mm/mV if there is none)."""
+
+    layout: str = "auto"
+    fs: float = 500.0
+    speed: float = 25.0
+    gain: float | None = None
+    duration: float = 10.0
+
+
+@dataclass
+class LeadQuality:
+    lead: str
+    coverage: float      # share of the samples the layout shows that were traced
+    confidence: float
+
+
+@dataclass
+class Quality:
+    """What the digitizer found and how sure it is; `confidence` in [0, 1]."""
+
+    confidence: float
+    layout: str
+    layout_detected: bool
+    layout_margin: float
+    page_found: bool
+    rotation_deg: float
+    px_per_mm_x: float
+    px_per_mm_y: float
+    grid_found: bool
+    gain_mm_per_mv: float
+    pulse_found: bool
+    sharpness: float
+    rows: int
+    leads: list[LeadQuality] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class PlacedCell:
+    """A layout cell placed on the flattened page (for the overlay and for scoring)."""
+
+    lead: str
+    start: float
+    end: float
+    row: int
+    x0: float
+    x1: float
+    baseline: float
+
+
+@dataclass
+class Digitized:
+    record: Record
+    quality: Quality
+    page: np.ndarray                 # flattened, deskewed page (RGB)
+    rows: list[RowTrace]
+    cells: list[PlacedCell]
+
+
+def _row_orders(layout: Layout) -> list[tuple[tuple[Cell, ...], ...]]:
+    """The layout's rows top to bottom, with rhythm strips below (usual) and, if any, above."""
+    orders = [layout.rows]
+    if layout.rhythm:
+        orders.append(layout.rows[len(layout.grid):] + layout.grid)
+    return orders
+
+
+def _boundary_evidence(mask: np.ndarray, row: RowTrace, x: float, ppm: float) -> float:
+    """1 where a separator tick or a break in the trace marks a cell boundary at column x, else 0."""
+    xi = int(round(x))
+    half = max(1, int(0.4 * ppm))
+    sub = mask[row.top:row.bottom, max(0, xi - half): xi + half + 1] > 0
+    if sub.size == 0:
+        return 0.0
+    if not sub.any():
+        return 1.0  # a gap between two cells
+    rows_with_ink = np.flatnonzero(sub.any(axis=1))
+    extent = (rows_with_ink[-1] - rows_with_ink[0]) / ppm
+    side = int(1.5 * ppm)
+    neighbours = [row.y[c] for c in (xi - side, xi + side) if 0 <= c < len(row.y)]
+    flat = all(np.isfinite(v) and abs(v - row.baseline) < 2.0 * ppm for v in neighbours)
+    return 1.0 if extent >= 4.0 and flat else 0.0
+
+
+def _match_layout(mask: np.ndarray, rows: list[RowTrace], x0: float, sec_px: float, ppm: float
+                  ) -> tuple[Layout, tuple[tuple[Cell, ...], ...], float, list[str]]:
+    """The registered layout (and row order) whose cell boundaries best explain the page; its margin."""
+    candidates = []
+    for layout in LAYOUTS.values():
+        if layout.name in LOOK_ALIKE:
+            continue
+        for order in _row_orders(layout):
+            if len(order) == len(rows):
+                candidates.append((layout, order))
+    if not candidates:
+        raise DigitizeError(f"found {len(rows)} printed rows, and no registered layout has {len(rows)} rows; pass "
+                            f"--layout NAME or a .toml layout that describes this print")
+    times = sorted({p for layout, order in candidates for row in order for p in paper_starts(row) if p > 0})
+    evidence = np.array([[_boundary_evidence(mask, r, x0 + t * sec_px, ppm) for t in times] for r in rows])
+    scores = []
+    for _, order in candidates:
+        expect = np.array([[1.0 if any(abs(p - t) < 1e-6 for p in paper_starts(row)) else -1.0 for t in times]
+                           for row in order])
+        scores.append(float((expect * (evidence - 0.5)).sum()))
+    scores = [sc + 4.0 * _duplicate_agreement(rows, order, x0, sec_px)
+              for sc, (_, order) in zip(scores, candidates, strict=True)]
+    ranked = np.argsort(-np.asarray(scores), kind="stable")  # ties: the first registered wins
+    best = int(ranked[0])
+    margin = scores[best] - scores[int(ranked[1])] if len(ranked) > 1 else float(len(rows))
+    layout, order = candidates[best]
+    notes = []
+    if layout.name == "2x6":
+        notes.append("2x6, 6x2 and 6x2-sync print alike; pass --layout 6x2-sync if both columns show 0-5 s")
+    return layout, order, margin, notes
+
+
+def _row_height(row: RowTrace, x: np.ndarray) -> np.ndarray:
+    ok = np.isfinite(row.y)
+    if ok.sum() < 2:
+        return np.full(len(x), np.nan)
+    return np.interp(x, np.flatnonzero(ok), row.y[ok])
+
+
+def _duplicate_agreement(rows: list[RowTrace], order: tuple[tuple[Cell, ...], ...], x0: float, sec_px: float
+                         ) -> float:
+    """Sum over leads printed twice at the same time (a rhythm strip and its grid cell) of (r - 0.5).
+
+    A print shows the same samples in both places, so under the right layout and row order the two traces
+    correlate almost perfectly; under a wrong one they are different leads. Renderer-independent evidence.
+    """
+    placed = [(cell, row, pos) for row, cells in zip(rows, order, strict=True)
+              for cell, pos in zip(cells, paper_starts(cells), strict=True)]
+    total = 0.0
+    for i, (ca, ra, pa) in enumerate(placed):
+        for cb, rb, pb in placed[i + 1:]:
+            t0, t1 = max(ca.start, cb.start), min(ca.end, cb.end)
+            if ca.lead != cb.lead or t1 - t0 < 0.5 or ra is rb:
+                continue
+            t = np.linspace(t0 + 0.05, t1 - 0.05, 200)
+            ya = _row_height(ra, x0 + (pa + t - ca.start) * sec_px)
+            yb = _row_height(rb, x0 + (pb + t - cb.start) * sec_px)
+            if np.std(ya) > 0 and np.std(yb) > 0:
+                total += float(np.corrcoef(ya, yb)[0, 1]) - 0.5
+    return total
+
+
+def _refine_origin(ink: np.ndarray, rows: list[RowTrace], order: tuple[tuple[Cell, ...], ...], x0: float,
+                   sec_px: float, ppm: float, fit_scale: bool) -> tuple[float, float, str]:
+    """(time-zero column, px per second, what set them): separator ticks at cell boundaries where the print
+    has them, else the trace ends. Without a grid, ticks at two or more times also fit the px/s scale."""
+    pos_x = []
+    for row, cells in zip(rows, order, strict=True):
+        for pos in paper_starts(cells)[1:]:
+            x = tick_x(ink, row, x0 + pos * sec_px, ppm)
+            if x is not None and abs(x - (x0 + pos * sec_px)) < 1.8 * ppm:
+                pos_x.append((pos, x))
+    if len(pos_x) < 2:
+        return x0, sec_px, "trace ends"
+    pos, xs = np.array(pos_x).T
+    if fit_scale and np.ptp(pos) > 0:
+        slope, icpt = np.polyfit(pos, xs, 1)
+        if abs(slope / sec_px - 1) < 0.05:
+            return float(icpt), float(slope), "separator ticks (time and scale)"
+    return float(np.median(xs - pos * sec_px)), sec_px, "separator ticks"
+
+
+def _given_layout(name: str, n_rows: int) -> tuple[Layout, tuple[tuple[Cell, ...], ...]]:
+    layout = get_layout(name)
+    for order in _row_orders(layout):
+        if len(order) == n_rows:
+            return layout, order
+    raise DigitizeError(f"layout {layout.name} prints {len(layout.rows)} rows but the image shows {n_rows}; check "
+                        f"--layout (or use --layout auto)")
+
+
+def _scale(page_rgb: np.ndarray, grid_img: np.ndarray, mask: np.ndarray, found_page: bool
+           ) -> tuple[float, float, bool, list[str]]:
+    prior = page_rgb.shape[1] / 297.0
+    sx, sy = gridscale.measure(grid_img, cv2.dilate(mask, np.ones((3, 3), np.uint8)) > 0, prior)
+    notes = []
+    if sx and sy and 0.85 < sx.px_per_mm / sy.px_per_mm < 1.15:
+        return sx.px_per_mm, sy.px_per_mm, True, notes
+    one = sx if sx and (not sy or sx.strength >= sy.strength) else sy
+    if one and one.major_found and one.strength > 0.3 and 0.5 < one.px_per_mm / prior < 2.0:
+        notes.append("grid measured along one axis only")
+        return one.px_per_mm, one.px_per_mm, True, notes
+    notes.append("no ECG grid found: scale taken from the page width (assumes a full A4 page in view)"
+                 if not found_page else "no ECG grid found: scale taken from the page outline")
+    return prior, prior, False, notes
+
+
+def _cell_values(row: RowTrace, cell: Cell, xa: float, sec_px: float, mv_px: float, fs: float,
+                 baseline: float, margin: float) -> tuple[np.ndarray, np.ndarray]:
+    """(sample indices, mV values) of the cell printed from column xa, read at the sample times."""
+    a, b = int(np.ceil(cell.start * fs - 1e-6)), int(np.ceil(cell.end * fs - 1e-6))
+    k = np.arange(a, b)
+    x = xa + (k / fs - cell.start) * sec_px
+    y = row.y
+    if row.px.size < 2:
+        return k, np.full(len(k), np.nan)
+    # Only this cell's own columns: at a boundary the previous lead's pen ends where this one starts.
+    xb = xa + (cell.end - cell.start) * sec_px
+    inside = (row.px > xa + margin) & (row.px < xb - margin)
+    if inside.sum() < 2:
+        return k, np.full(len(k), np.nan)
+    vals = np.interp(x, row.px[inside], row.py[inside])
+    nearest = np.clip(np.round(x).astype(int), 0, len(y) - 1)
+    vals[~np.isfinite(y[nearest])] = np.nan
+    vals[(x < 0) | (x > len(y) - 1)] = np.nan
+    return k, (baseline - vals) / mv_px
+
+
+def _cell_baseline(row: RowTrace, x_a: float, x_b: float, ppm: float) -> float:
+    """The isoelectric line of one cell: the most common traced height (ECGs rest there between waves)."""
+    seg = row.y[max(0, int(x_a)): max(0, int(x_b))]
+    seg = seg[np.isfinite(seg)]
+    if seg.size < 5:
+        return row.baseline
+    bins = max(1.0, 0.25 * ppm)
+    hist, edges = np.histogram(seg, bins=np.arange(seg.min(), seg.max() + 2 * bins, bins))
+    i = int(np.argmax(hist))
+    near = seg[(seg >= edges[i] - bins) & (seg < edges[i + 1] + bins)]
+    return float(np.median(near))
+
+
+def digitize(image: np.ndarray, config: DigitizeConfig | None = None) -> Digitized:
+    """Signals from an RGB photo or scan of a printed 12-lead ECG; DigitizeError when it cannot be read."""
+    cfg = config or DigitizeConfig()
+    img = check_readable(image)
+    notes: list[str] = []
+    page = rectify(img, find_page(img))
+    ink, grid_img = darkness(page.rgb)
+    sharp = sharpness(cv2.cvtColor(page.rgb, cv2.COLOR_RGB2GRAY))
+    if sharp < MIN_SHARPNESS:
+        raise DigitizeError(f"image is too blurred to read 1 mm detail (focus measure {sharp:.3f} < "
+                            f"{MIN_SHARPNESS}); retake the photo in focus and without motion")
+    mask = (ink > ink_threshold(ink)).astype(np.uint8) * 255
+    angle = skew_angle(cv2.add(grid_img // 2, mask // 2))
+    rgb = page.rgb
+    if abs(angle) >= 0.02:
+        rgb, _ = rotate(rgb, angle)
+        ink, _ = rotate(ink, angle)
+        grid_img, _ = rotate(grid_img, angle)
+        mask = (ink > ink_threshold(ink)).astype(np.uint8) * 255
+    ppm_x, ppm_y, grid_found, scale_notes = _scale(rgb, grid_img, mask, page.found_page)
+    notes += scale_notes
+    ppm = (ppm_x + ppm_y) / 2
+    clean = remove_specks(remove_rules(mask, ppm), ppm)
+    baselines = find_rows(clean, ppm_y)
+    if not baselines:
+        raise DigitizeError("no ECG trace rows found: the image does not look like a printed ECG (or the traces "
+                            "are too faint); photograph the whole page, flat and well lit")
+    lw = line_width(clean, baselines, ppm_y)
+    pitch = float(np.median(np.diff(baselines))) if len(baselines) > 1 else 40 * ppm_y
+    rows = []
+    for i, base in enumerate(baselines):
+        top = (baselines[i - 1] + base) / 2 if i else base - 0.65 * pitch
+        bottom = (base + baselines[i + 1]) / 2 if i + 1 < len(baselines) else base + 0.65 * pitch
+        rows.append(trace_row(clean, ink, base, int(top), int(bottom), lw, ppm_y))
+
+    pulses = [p for p in (pulse_shape(clean, r, ppm_y) for r in rows) if p]
+    if pulses and not grid_found:
+        ppm_x = ppm_y = float(np.median([w for _, w in pulses])) / (0.2 * cfg.speed)
+        notes[-1] = "no ECG grid found: scale taken from the calibration pulse (200 ms wide)"
+    sec_px = cfg.speed * ppm_x
+    x_end = float(np.median([end_x(ink, r, lw) for r in rows]))
+    x0 = x_end - cfg.duration * sec_px
+    if x0 < -0.02 * rgb.shape[1]:
+        raise DigitizeError(f"the traces span {(x_end / sec_px):.1f} s at {cfg.speed:g} mm/s, less than the "
+                            f"{cfg.duration:g} s a printed ECG shows: wrong paper speed (--speed) or a cropped page")
+    gain = cfg.gain
+    if gain is None:
+        if pulses:
+            measured = float(np.median([h for h, _ in pulses])) / ppm_y
+            snapped = min((5.0, 10.0, 20.0), key=lambda g: abs(np.log(g / measured)))
+            gain = snapped if abs(np.log(snapped / measured)) < 0.15 else measured
+        else:
+            gain = 10.0
+            notes.append("no calibration pulse found: assumed 10 mm/mV")
+    mv_px = gain * ppm_y
+
+    if cfg.layout == "auto":
+        layout, order, margin, layout_notes = _match_layout(clean, rows, x0, sec_px, ppm_x)
+        notes += layout_notes
+    else:
+        layout, order = _given_layout(cfg.layout, len(rows))
+        margin = float("nan")
+    x0, sec_px, anchor = _refine_origin(ink, rows, order, x0, sec_px, ppm_x, fit_scale=not grid_found)
+
+    n = int(round(cfg.duration * cfg.fs))
+    signal = np.full((len(LEADS), n), np.nan, np.float32)
+    placed: list[PlacedCell] = []
+    max_gap = int(2.0 * ppm_x)
+    for r_idx, (row, cells) in enumerate(zip(rows, order, strict=True)):
+        row.y = fill_gaps(row.y, max_gap)
+        for cell, pos in zip(cells, paper_starts(cells), strict=True):
+            xa, xb = x0 + pos * sec_px, x0 + (pos + cell.end - cell.start) * sec_px
+            base = _cell_baseline(row, xa, xb, ppm_y)
+            k, vals = _cell_values(row, cell, xa, sec_px, mv_px, cfg.fs, base, max(1.5, lw))
+            keep = (k >= 0) & (k < n)
+            lead = lead_index(cell.lead)
+            current = signal[lead, k[keep]]
+            # A rhythm strip and a grid cell can show the same lead at the same time: keep the first traced.
+            signal[lead, k[keep]] = np.where(np.isnan(current), vals[keep], current)
+            placed.append(PlacedCell(LEADS[lead], cell.start, cell.end, r_idx, xa, xb, base))
+
+    shown = np.zeros_like(signal, dtype=bool)
+    for cell in (c for row in order for c in row):
+        a, b = int(np.ceil(cell.start * cfg.fs - 1e-6)), int(np.ceil(cell.end * cfg.fs - 1e-6))
+        shown[lead_index(cell.lead), max(a, 0):min(b, n)] = True
+    ambiguous = float(np.mean([r.ambiguous for r in rows]))
+    image_conf = (1.0 if grid_found else 0.6) * (1.0 if pulses or cfg.gain else 0.85) * (1.0 - min(0.5, ambiguous))
+    leads = []
+    for i, name in enumerate(LEADS):
+        if not shown[i].any():
+            continue
+        cov = float(np.isfinite(signal[i, shown[i]]).mean())
+        leads.append(LeadQuality(name, round(cov, 3), round(cov * image_conf, 3)))
+    coverage = float(np.mean([q.coverage for q in leads])) if leads else 0.0
+    if coverage < 0.5:
+        raise DigitizeError(f"only {coverage:.0%} of the printed traces could be followed; the image is too faint, "
+                            f"cluttered or not a printed 12-lead ECG")
+    quality = Quality(
+        confidence=round(coverage * image_conf, 3), layout=layout.name, layout_detected=cfg.layout == "auto",
+        layout_margin=round(margin, 2), page_found=page.found_page, rotation_deg=round(angle, 2),
+        px_per_mm_x=round(ppm_x, 3), px_per_mm_y=round(ppm_y, 3), grid_found=grid_found, gain_mm_per_mv=gain,
+        pulse_found=bool(pulses), sharpness=round(sharp, 3), rows=len(rows), leads=leads, notes=notes)
+    record = Record(signal, cfg.fs, record_id="", meta={"source": "digitized", "layout": layout.name})
+    return Digitized(record, quality, rgb, rows, placed)

@@ -1,0 +1,214 @@
+"""Getting a readable page out of a photo: load, refuse what cannot be read, find and flatten the page.
+
+Works in RGB uint8 throughout. Everything here is OpenCV/numpy and sized for about 100 ms per phone photo
+on one CPU core.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+MIN_SIDE = 400
+"""Smallest short side in pixels: a full page at about 50 dpi, where 1 mm is 2 px."""
+WORK_WIDTH = 2400
+"""Pages are rectified to at most this width (about 8 px/mm on A4): more only costs time."""
+
+
+class DigitizeError(ValueError):
+    """An image that cannot be digitized, with the reason and what to try instead."""
+
+
+@dataclass
+class Page:
+    """The flattened page in RGB and how it was obtained (for the quality report and the overlay)."""
+
+    rgb: np.ndarray
+    found_page: bool
+    homography: np.ndarray  # input image px -> page px
+    rotation_deg: float = 0.0
+
+
+def load_image(path: str | Path) -> np.ndarray:
+    """An RGB uint8 image from a file; refuses formats and files that are not images, with the reason."""
+    path = Path(path)
+    if not path.is_file():
+        raise DigitizeError(f"{path}: no such file")
+    if path.suffix.lower() == ".pdf":
+        raise DigitizeError(f"{path}: PDF pages are not read directly; export the page as PNG at 200-300 dpi "
+                            f"(for example `pdftoppm -png -r 200 {path.name} page`) and digitize that")
+    if path.suffix.lower() not in IMAGE_SUFFIXES:
+        raise DigitizeError(f"{path}: not an image file ({path.suffix or 'no suffix'}); give a "
+                            f"{', '.join(IMAGE_SUFFIXES)} photo or scan")
+    data = np.fromfile(str(path), dtype=np.uint8)
+    img = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    if img is None:
+        raise DigitizeError(f"{path}: the file could not be decoded as an image (damaged or not an image)")
+    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+
+
+def check_readable(rgb: np.ndarray) -> np.ndarray:
+    """The image as RGB uint8 [H, W, 3], or a DigitizeError saying why it cannot hold a readable ECG."""
+    img = np.asarray(rgb)
+    if img.ndim == 2:
+        img = np.repeat(img[..., None], 3, axis=2)
+    if img.ndim != 3 or img.shape[2] not in (3, 4):
+        raise DigitizeError(f"expected an RGB image [H, W, 3], got an array of shape {img.shape}")
+    img = img[..., :3]
+    if img.dtype != np.uint8:
+        raise DigitizeError(f"expected 8-bit pixels (uint8), got {img.dtype}")
+    h, w = img.shape[:2]
+    if min(h, w) < MIN_SIDE:
+        raise DigitizeError(f"image is {w}x{h} px; at least {MIN_SIDE} px on the short side is needed to read "
+                            f"1 mm grid squares (photograph the whole page closer or scan at >= 100 dpi)")
+    gray = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
+    small = cv2.resize(gray, (w // 4, h // 4), interpolation=cv2.INTER_AREA)
+    if float(small.std()) < 4.0:
+        raise DigitizeError("image is blank (almost uniform); nothing to digitize")
+    return img
+
+
+def sharpness(gray: np.ndarray) -> float:
+    """Focus measure: the 99th percentile of the Laplacian magnitude over the 99.5th of the gradient scale.
+
+    Sharp thin lines give a strong second derivative for their contrast; a defocused page does not, whatever
+    its brightness.
+    """
+    lap = cv2.convertScaleAbs(cv2.Laplacian(gray, cv2.CV_16S, ksize=3))
+    hist_g = np.cumsum(cv2.calcHist([gray], [0], None, [256], [0, 256]).ravel())
+    hist_l = np.cumsum(cv2.calcHist([lap], [0], None, [256], [0, 256]).ravel())
+    n = float(gray.size)
+    contrast = float(np.searchsorted(hist_g, 0.95 * n) - np.searchsorted(hist_g, 0.01 * n)) + 1e-3
+    return float(np.searchsorted(hist_l, 0.995 * n)) / contrast
+
+
+def _order_corners(pts: np.ndarray) -> np.ndarray:
+    """Corners as top-left, top-right, bottom-right, bottom-left."""
+    pts = pts.reshape(4, 2).astype(np.float32)
+    s, d = pts.sum(1), np.diff(pts, axis=1)[:, 0]
+    return np.array([pts[np.argmin(s)], pts[np.argmin(d)], pts[np.argmax(s)], pts[np.argmax(d)]], np.float32)
+
+
+def find_page(rgb: np.ndarray) -> np.ndarray | None:
+    """The four corners of a bright sheet lying on a darker background, or None (scans, crops, screenshots)."""
+    h, w = rgb.shape[:2]
+    scale = 800.0 / max(h, w)
+    small = cv2.resize(rgb, (int(w * scale), int(h * scale)), interpolation=cv2.INTER_AREA)
+    value = small.max(axis=2)
+    spread = small.max(axis=2).astype(np.int16) - small.min(axis=2)
+    thr, bright = cv2.threshold(value, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    if thr < 90:
+        return None
+    paper = (bright > 0) & (spread < 70)
+    paper = cv2.morphologyEx(paper.astype(np.uint8) * 255, cv2.MORPH_CLOSE, np.ones((9, 9), np.uint8))
+    paper = cv2.morphologyEx(paper, cv2.MORPH_OPEN, np.ones((5, 5), np.uint8))
+    contours, _ = cv2.findContours(paper, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    if not contours:
+        return None
+    best = max(contours, key=cv2.contourArea)
+    area = cv2.contourArea(best) / float(small.shape[0] * small.shape[1])
+    if not 0.12 < area < 0.93:
+        return None
+    hull = cv2.convexHull(best)
+    quad = None
+    for eps in (0.01, 0.02, 0.03, 0.05):
+        approx = cv2.approxPolyDP(hull, eps * cv2.arcLength(hull, True), True)
+        if len(approx) == 4:
+            quad = approx
+            break
+    if quad is None:
+        return None
+    corners = _order_corners(quad) / scale
+    if cv2.contourArea(corners) < 0.85 * cv2.contourArea(hull.astype(np.float32) / scale):
+        return None
+    return corners
+
+
+def rectify(rgb: np.ndarray, corners: np.ndarray | None) -> Page:
+    """The page flattened to a landscape rectangle (A4 proportions), or the image itself if none was found.
+
+    The rectangle's exact aspect does not matter: the grid pitch is measured separately along x and y later.
+    """
+    if corners is None:
+        h, w = rgb.shape[:2]
+        if w > WORK_WIDTH:
+            f = WORK_WIDTH / w
+            hom = np.diag([f, f, 1.0])
+            return Page(cv2.resize(rgb, (WORK_WIDTH, int(round(h * f))), interpolation=cv2.INTER_AREA), False, hom)
+        return Page(rgb, False, np.eye(3))
+    tl, tr, br, bl = corners
+    width = max(np.linalg.norm(tr - tl), np.linalg.norm(br - bl))
+    out_w = int(min(WORK_WIDTH, round(width * 1.1)))
+    out_h = int(round(out_w * 210.0 / 297.0))
+    dst = np.array([[0, 0], [out_w - 1, 0], [out_w - 1, out_h - 1], [0, out_h - 1]], np.float32)
+    hom = cv2.getPerspectiveTransform(corners.astype(np.float32), dst)
+    flat = cv2.warpPerspective(rgb, hom, (out_w, out_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return Page(flat, True, hom)
+
+
+def darkness(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Ink and grid evidence as uint8 (0 = paper, 255 = black), both corrected for uneven light.
+
+    Ink uses the brightest channel (a black or blue trace is dark in all channels, a coloured grid is bright
+    in its own); grid uses the darkest channel (a red, green or grey grid is dark there). The paper's local
+    brightness comes from a small, dilated copy, so shadows and gradients divide out.
+    """
+    r, g, b = cv2.split(rgb)
+    vmax = cv2.max(cv2.max(r, g), b)
+    vmin = cv2.min(cv2.min(r, g), b)
+    h, w = vmax.shape
+    kernel = np.ones((9, 9), np.uint8)
+    out = []
+    for channel in (vmax, vmin):
+        small = cv2.resize(channel, (max(1, w // 4), max(1, h // 4)), interpolation=cv2.INTER_AREA)
+        paper = cv2.GaussianBlur(cv2.dilate(small, kernel), (0, 0), 6)
+        paper = cv2.resize(paper, (w, h), interpolation=cv2.INTER_LINEAR)
+        out.append(cv2.subtract(255, cv2.divide(channel, cv2.max(paper, 1), scale=255)))
+    return out[0], out[1]
+
+
+def ink_threshold(ink: np.ndarray) -> int:
+    """Ink level (uint8) that separates the trace from paper and grid: Otsu over the non-paper pixels."""
+    vals = ink[::2, ::2]
+    vals = vals[vals > 30]
+    if vals.size < 100:
+        return 128
+    thr, _ = cv2.threshold(vals.reshape(-1, 1), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    return int(np.clip(thr, 64, 153))
+
+
+def skew_angle(evidence: np.ndarray, max_deg: float = 5.0) -> float:
+    """Residual rotation in degrees: the angle that makes the row profile of `evidence` sharpest.
+
+    Horizontal grid lines and trace baselines pile up into sharp peaks only when the projection follows
+    them. Rotation by a small angle is a shear (each vertical strip shifted by x tan a), so candidate angles
+    cost a few 1-D interpolations instead of image rotations.
+    """
+    h, w = evidence.shape
+    n_strips = 24
+    edges = np.linspace(0.05 * w, 0.95 * w, n_strips + 1).astype(int)
+    profiles = np.stack([evidence[:, a:b].sum(axis=1, dtype=np.float64)
+                         for a, b in zip(edges[:-1], edges[1:], strict=True)])
+    centres = (edges[:-1] + edges[1:]) / 2.0 - w / 2.0
+    rows = np.arange(h, dtype=np.float64)
+
+    def sharpness(angle: float) -> float:
+        shift = centres * np.tan(np.radians(angle))
+        total = sum(np.interp(rows + d, rows, p) for d, p in zip(shift, profiles, strict=True))
+        return float((total ** 2).sum())
+
+    coarse = np.arange(-max_deg, max_deg + 1e-9, 0.25)
+    best = float(coarse[int(np.argmax([sharpness(a) for a in coarse]))])
+    fine = best + 0.02 * np.arange(-12, 13)
+    return float(fine[int(np.argmax([sharpness(a) for a in fine]))])
+
+
+def rotate(img: np.ndarray, angle_deg: float) -> tuple[np.ndarray, np.ndarray]:
+    """`img` rotated about its centre so that a line tilted by `angle_deg` becomes horizontal; the 2x3 map."""
+    h, w = img.shape[:2]
+    mat = cv2.getRotationMatrix2D((w / 2, h / 2), angle_deg, 1.0)
+    return cv2.warpAffine(img, mat, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE), mat
