@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 from typer.core import TyperGroup
 
-from edgeecg import cli_deploy
+from edgeecg import cli_deploy, cli_imaging
 from edgeecg.layouts import LayoutError
 from edgeecg.record import LEADS, RecordError
 
@@ -286,15 +286,22 @@ app.command()(cli_deploy.calibrate)
 app.command("build-engine")(cli_deploy.build_engine)
 app.command()(cli_deploy.predict)
 bench_app.command("device")(cli_deploy.bench_device)
+app.command()(cli_imaging.render)
+app.command()(cli_imaging.digitize)
+bench_app.command("digitize")(cli_imaging.bench_digitize)
 
 
 def main() -> None:
     """Console entry point: known input problems print one clear line and exit 2, no traceback."""
     from edgeecg.data.fetch import FetchError
+    from edgeecg.imaging.capture import CaptureError
+    from edgeecg.imaging.page import DigitizeError
+    from edgeecg.imaging.render import RenderError
     from edgeecg.tokens import TokenizeError
 
     try:
         app()
-    except (RecordError, LayoutError, FetchError, TokenizeError, FileNotFoundError, RuntimeError) as err:
+    except (RecordError, LayoutError, FetchError, TokenizeError, DigitizeError, RenderError, CaptureError,
+            FileNotFoundError, RuntimeError) as err:
         console.print(f"[red]error:[/] {err}")
         sys.exit(2)

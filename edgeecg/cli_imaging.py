@@ -1,0 +1,164 @@
+"""CLI commands for paper ECGs: `render`, `digitize` and `bench digitize` (registered in cli.py)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.table import Table
+
+console = Console()
+
+
+def _records(source: str, n: int, seed: int):
+    """Records from `synth`, `ptbxl:DIR`, `wfdb:DIR`, a .hea/.csv file; each padded to 10 s."""
+    from edgeecg.predict import load_input
+
+    if source == "synth":
+        from edgeecg.data.synth import SynthConfig, simulate
+
+        return simulate(n, SynthConfig(fs=100.0), seed=seed).records()
+    kind, _, path = source.partition(":")
+    if kind == "ptbxl" and path:
+        from edgeecg.data.ptbxl import PtbxlIndex
+
+        index = PtbxlIndex.load(path)
+        return [index.read_record(i, 100) for i in range(min(n, len(index.rows)))]
+    if kind == "wfdb" and path:
+        from edgeecg.data.wfdb_io import find_records, read_wfdb
+
+        return [read_wfdb(p) for p in find_records(path)[:n]]
+    return [load_input(Path(source))]
+
+
+def render(
+    source: Annotated[str, typer.Argument(help="synth, ptbxl:DIR, wfdb:DIR, or a .hea/.csv record.")] = "synth",
+    layout: Annotated[str, typer.Option(help="Printed layout name or .toml file.")] = "3x4+II",
+    n: Annotated[int, typer.Option(min=1, help="How many records to print (synth and folders).")] = 1,
+    severity: Annotated[str, typer.Option(help="none, scan, photo or poor-photo.")] = "none",
+    grid: Annotated[str, typer.Option(help="red, pink, orange, green, grey or none.")] = "red",
+    dpi: Annotated[float, typer.Option(help="Print resolution.")] = 200.0,
+    paper: Annotated[str, typer.Option(help="a4 or letter (landscape).")] = "a4",
+    gain: Annotated[float, typer.Option(help="mm/mV: 5, 10 or 20.")] = 10.0,
+    speed: Annotated[float, typer.Option(help="mm/s: 25 or 50.")] = 25.0,
+    out: Annotated[Path, typer.Option(help="Folder for images and their ground truth.")] = Path("runs/render"),
+    seed: Annotated[int, typer.Option()] = 0,
+) -> None:
+    """Print records as paper ECGs (and photograph them): PNG/JPEG plus ground truth (.truth.npz)."""
+    import cv2
+
+    from edgeecg.imaging.capture import capture
+    from edgeecg.imaging.render import RenderConfig
+    from edgeecg.imaging.render import render as draw
+
+    cfg = RenderConfig(paper=paper, dpi=dpi, grid=grid, gain=gain, speed=speed)
+    out.mkdir(parents=True, exist_ok=True)
+    for i, rec in enumerate(_records(source, n, seed)):
+        shot = draw(rec.fit(10.0), layout, cfg)
+        if severity != "none":
+            shot = capture(shot, severity, seed=seed * 1000 + i)
+        stem = f"{rec.record_id or 'record'}-{shot.truth.layout}-{severity}"
+        suffix = ".png" if severity in ("none", "scan") else ".jpg"
+        cv2.imwrite(str(out / f"{stem}{suffix}"), cv2.cvtColor(shot.image, cv2.COLOR_RGB2BGR))
+        t = shot.truth
+        np.savez_compressed(out / f"{stem}.truth.npz", signal=t.signal, fs=np.float32(t.fs), layout=t.layout,
+                            px_per_mm=t.px_per_mm, homography=t.homography,
+                            cells=np.array([[c.start, c.end, c.x0, c.x1, c.baseline, c.row] for c in t.cells]),
+                            cell_leads=np.array([c.lead for c in t.cells]))
+        console.print(f"wrote {out / (stem + suffix)} ({shot.image.shape[1]}x{shot.image.shape[0]})")
+
+
+def digitize(
+    image: Annotated[Path, typer.Argument(help="Photo or scan of a printed 12-lead ECG.")],
+    layout: Annotated[str, typer.Option(help="auto, or a layout name / .toml file.")] = "auto",
+    out: Annotated[Path | None, typer.Option(help="Folder for signals, quality report and overlay.")] = None,
+    formats: Annotated[str, typer.Option("--format", help="Comma list of csv, npz, wfdb.")] = "csv",
+    fs: Annotated[float, typer.Option(help="Output sampling rate (Hz).")] = 500.0,
+    speed: Annotated[float, typer.Option(help="Paper speed in mm/s.")] = 25.0,
+    gain: Annotated[float | None, typer.Option(help="mm/mV; default: read from the calibration pulse.")] = None,
+) -> None:
+    """Signals from a photo or scan: CSV/NPZ/WFDB, a quality report and a debug overlay PNG."""
+    from edgeecg.imaging.digitize import DigitizeConfig
+    from edgeecg.imaging.digitize import digitize as run
+    from edgeecg.imaging.outputs import save
+    from edgeecg.imaging.page import load_image
+
+    result = run(load_image(image), DigitizeConfig(layout=layout, fs=fs, speed=speed, gain=gain))
+    q = result.quality
+    table = Table(title=f"{image.name}: layout {q.layout}, confidence {q.confidence:.2f}")
+    for col in ("lead", "traced", "confidence"):
+        table.add_column(col, justify="right")
+    for lq in q.leads:
+        table.add_row(lq.lead, f"{lq.coverage:.0%}", f"{lq.confidence:.2f}")
+    console.print(table)
+    console.print(f"scale {q.px_per_mm_x:.2f} x {q.px_per_mm_y:.2f} px/mm ({'grid' if q.grid_found else 'no grid'}), "
+                  f"{q.gain_mm_per_mv:g} mm/mV ({'pulse' if q.pulse_found else 'assumed'}), page "
+                  f"{'found' if q.page_found else 'not found'}, rotation {q.rotation_deg:+.2f} deg")
+    for note in q.notes:
+        console.print(f"[yellow]note:[/] {note}")
+    target = out or image.parent / f"{image.stem}-digitized"
+    for path in save(result, target, image.stem, tuple(f.strip() for f in formats.split(",") if f.strip())):
+        console.print(f"wrote {path}")
+
+
+def bench_digitize(
+    data: Annotated[list[str] | None, typer.Option(help="synth, ptbxl:DIR, wfdb:DIR (repeatable).")] = None,
+    n: Annotated[int, typer.Option(min=1, help="Records per source.")] = 16,
+    severity: Annotated[str, typer.Option(help="Comma list of scan, photo, poor-photo.")] = "scan,photo,poor-photo",
+    out: Annotated[Path, typer.Option(help="Folder for bench-digitize.json.")] = Path("runs/bench-digitize"),
+    seed: Annotated[int, typer.Option()] = 0,
+) -> None:
+    """Render -> capture -> digitize -> SNR per source, layout and severity; layout detection; time; memory."""
+    from edgeecg.imaging import bench
+
+    sources = {spec.split(":")[0]: _records(spec, n, seed) for spec in (data or ["synth"])}
+    severities = tuple(s.strip() for s in severity.split(","))
+    results = bench.run(sources, severities=severities, seed=seed)
+    memory = _peak_memory(sources, seed)
+    path = bench.write(results, out, {"peak_memory_mb": memory})
+    for by in ("source", "layout"):
+        table = Table(title=f"digitizer by {by} (median over leads; SNR as in the PhysioNet Challenge 2024)")
+        for col in (by, "severity", "images", "failed", "SNR dB", "r", "recovered", "layout ok"):
+            table.add_column(col, justify="right")
+        for s in bench.summarize(results, by):
+            table.add_row(s.group, s.severity, str(s.images), str(s.failed), f"{s.median_snr_db:.1f}",
+                          f"{s.median_r:.3f}", f"{s.recovered:.0%}", f"{s.layout_accuracy:.0%}")
+        console.print(table)
+    overall = json.loads(path.read_text())["overall"]
+    verdict = Table(title="targets")
+    for col in ("figure", "measured", "target", "met"):
+        verdict.add_column(col)
+    for sev, snr in overall["median_snr_db"].items():
+        target = bench.TARGETS.get(sev)
+        verdict.add_row(f"median SNR {sev}", f"{snr:.1f} dB", f">= {target} dB", "yes" if snr >= target else "NO")
+    verdict.add_row("layout detection", f"{overall['layout_accuracy']:.1%}", ">= 98 %",
+                    "yes" if overall["layout_accuracy"] >= 0.98 else "NO")
+    ms = overall["median_ms_photo_2200x1700"] or overall["median_ms"]
+    verdict.add_row("median time per photo (1 core)", f"{ms:.0f} ms", "<= 150 ms", "yes" if ms <= 150 else "NO")
+    verdict.add_row("peak memory (digitize one photo)", f"{memory:.0f} MB", "-", "")
+    console.print(verdict)
+    console.print(f"wrote {path}")
+
+
+def _peak_memory(sources, seed: int) -> float:
+    """Peak RSS growth while digitizing one bench photo, measured in a fresh process."""
+    import multiprocessing
+
+    first = next(iter(sources.items()))
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(1) as pool:
+        return float(pool.apply(_memory_worker, (first[1][0], first[0], seed)))
+
+
+def _memory_worker(record, source: str, seed: int) -> float:
+    from edgeecg.imaging.bench import peak_memory_mb
+    from edgeecg.imaging.capture import capture
+    from edgeecg.imaging.render import render as draw
+
+    image = capture(draw(record.fit(10.0), "3x4+II"), "photo", seed=seed).image
+    return peak_memory_mb(image)
+

@@ -1,0 +1,107 @@
+"""Round trips render -> (capture) -> digitize -> score, with floors that fail when the digitizer regresses,
+and the bad inputs that must be refused with a reason."""
+
+import cv2
+import numpy as np
+import pytest
+
+from edgeecg.imaging.capture import capture
+from edgeecg.imaging.digitize import DigitizeConfig, digitize
+from edgeecg.imaging.page import DigitizeError
+from edgeecg.imaging.render import RenderConfig, render
+from edgeecg.imaging.score import score
+
+
+def _median_snr(shot, result) -> float:
+    return float(np.median([s.snr_db for s in score(shot.truth.signal, shot.truth.fs, result.record.signal,
+                                                      result.record.fs)]))
+
+
+STYLES = [
+    RenderConfig(),
+    RenderConfig(grid="green", font="triplex", label_position="below", dpi=150),
+    RenderConfig(grid="grey", font="duplex", line_width=0.45, dpi=300, paper="letter"),
+    RenderConfig(grid="pink", rhythm_position="top", trace_colour=(0, 0, 120), margin_left=8.0),
+    RenderConfig(grid="orange", separators=False, dpi=250),
+]
+
+
+@pytest.mark.parametrize("layout", ["3x4", "3x4+II", "3x4+II+V1", "3x4+3", "2x6", "2x6+II", "12x1"])
+@pytest.mark.parametrize("style", range(len(STYLES)))
+def test_layout_is_detected_across_print_styles(ecgs, layout, style):
+    shot = render(ecgs[style], layout, STYLES[style])
+    result = digitize(shot.image, DigitizeConfig(fs=100.0))
+    assert result.quality.layout == layout
+    assert _median_snr(shot, result) > 6.0
+
+
+@pytest.mark.parametrize("layout", ["3x4", "3x4+II", "6x2", "12x1"])
+def test_clean_render_round_trip(ecgs, layout):
+    shot = render(ecgs[1], layout)
+    result = digitize(shot.image, DigitizeConfig(fs=100.0))
+    assert _median_snr(shot, result) > 10.0
+    assert result.quality.gain_mm_per_mv == 10.0 and result.quality.grid_found
+    assert result.quality.px_per_mm_x == pytest.approx(200 / 25.4, rel=2e-3)
+
+
+@pytest.mark.parametrize(("severity", "floor"), [("scan", 8.0), ("photo", 5.0), ("poor-photo", 2.0)])
+def test_captured_round_trip(ecgs, severity, floor):
+    snrs = []
+    for seed in range(2):
+        shot = capture(render(ecgs[2 + seed], "3x4+II"), severity, seed=seed)
+        snrs.append(_median_snr(shot, digitize(shot.image, DigitizeConfig(fs=100.0))))
+    assert np.median(snrs) > floor
+
+
+def test_samples_sit_at_their_true_time_and_nan_elsewhere(ecgs):
+    shot = render(ecgs[0], "3x4")
+    rec = digitize(shot.image, DigitizeConfig(fs=100.0)).record
+    shown = np.isfinite(shot.truth.signal)
+    assert np.isfinite(rec.signal[shown]).mean() > 0.97
+    assert np.isnan(rec.signal[~shown]).all()
+
+
+def test_given_layout_and_gain_are_used(ecgs):
+    shot = render(ecgs[0], "6x2-sync")
+    result = digitize(shot.image, DigitizeConfig(layout="6x2-sync", fs=100.0, gain=10.0))
+    assert result.quality.layout == "6x2-sync" and not result.quality.layout_detected
+    assert _median_snr(shot, result) > 10.0
+    with pytest.raises(DigitizeError, match="prints 4 rows but the image shows 6"):
+        digitize(shot.image, DigitizeConfig(layout="3x4+II"))
+
+
+def test_gain_read_from_the_calibration_pulse(ecgs):
+    shot = render(ecgs[0], "3x4+II", RenderConfig(gain=5.0))
+    result = digitize(shot.image, DigitizeConfig(fs=100.0))
+    assert result.quality.gain_mm_per_mv == 5.0 and result.quality.pulse_found
+    assert _median_snr(shot, result) > 6.0
+
+
+def _blank(h, w, value=255):
+    return np.full((h, w, 3), value, np.uint8)
+
+
+@pytest.mark.parametrize(("image", "reason"), [
+    (_blank(1200, 1600), "blank"),
+    (_blank(300, 500, 128), "at least 400 px"),
+    (np.random.default_rng(0).integers(0, 255, (1200, 1600, 3)).astype(np.uint8), "does not look like"),
+    (np.zeros((10, 10), np.float32), "8-bit"),
+])
+def test_bad_images_are_refused_with_a_reason(image, reason):
+    with pytest.raises(DigitizeError, match=reason):
+        digitize(image)
+
+
+def test_defocused_photo_is_refused(ecgs):
+    shot = render(ecgs[0], "3x4+II")
+    with pytest.raises(DigitizeError, match="blurred"):
+        digitize(cv2.GaussianBlur(shot.image, (0, 0), 6))
+
+
+def test_a_page_of_text_is_not_an_ecg():
+    img = _blank(1654, 2339)
+    for i in range(40):
+        cv2.putText(img, "Patient report: the quick brown fox jumps over the lazy dog " * 2, (40, 60 + 38 * i),
+                    cv2.FONT_HERSHEY_SIMPLEX, 1.0, (0, 0, 0), 2)
+    with pytest.raises(DigitizeError):
+        digitize(img)

@@ -1,0 +1,63 @@
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edgeecg.imaging.digitize import DigitizeConfig, digitize
+from edgeecg.imaging.outputs import save
+from edgeecg.imaging.page import DigitizeError, load_image
+from edgeecg.imaging.render import render
+
+REAL = Path(__file__).parents[1] / "fixtures" / "real-images"
+
+
+def test_every_format_round_trips(ecgs, tmp_path):
+    import wfdb
+
+    from edgeecg.data.csv_io import read_csv
+
+    result = digitize(render(ecgs[0], "3x4+II").image, DigitizeConfig(fs=100.0))
+    paths = save(result, tmp_path, "page")
+    assert {p.name for p in paths} == {"page.csv", "page.npz", "page.hea", "page.quality.json", "page.overlay.png"}
+    from_csv = read_csv(tmp_path / "page.csv")
+    assert np.allclose(from_csv.signal, result.record.signal, atol=1e-4, equal_nan=True)
+    npz = np.load(tmp_path / "page.npz")
+    assert np.array_equal(npz["signal"], result.record.signal, equal_nan=True)
+    assert json.loads(str(npz["quality"]))["layout"] == "3x4+II"
+    w = wfdb.rdrecord(str(tmp_path / "page"))
+    assert np.allclose(w.p_signal.T, result.record.signal, atol=2e-3, equal_nan=True)
+    assert load_image(tmp_path / "page.overlay.png").shape[2] == 3
+
+
+def test_unknown_format_is_refused(ecgs, tmp_path):
+    result = digitize(render(ecgs[0], "3x4").image)
+    with pytest.raises(ValueError, match="csv, npz, wfdb"):
+        save(result, tmp_path, "x", ("xlsx",))
+
+
+@pytest.mark.parametrize(("name", "content", "reason"), [
+    ("scan.pdf", b"%PDF-1.4", "export the page as PNG"),
+    ("notes.txt", b"hello", "not an image file"),
+    ("broken.png", b"\x89PNG not really", "could not be decoded"),
+])
+def test_files_that_are_not_images(tmp_path, name, content, reason):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(DigitizeError, match=reason):
+        load_image(path)
+
+
+def test_real_scan_is_digitized_with_a_quality_report():
+    result = digitize(load_image(REAL / "ecg00001.png"))
+    q = result.quality
+    assert q.layout == "3x4+II" and q.grid_found and q.confidence > 0.8
+    assert all(lead.coverage > 0.9 for lead in q.leads)
+    ii = result.record.signal[1]
+    assert np.isfinite(ii).mean() > 0.95 and 0.3 < np.nanmax(ii) - np.nanmin(ii) < 5.0  # mV, plausible
+
+
+@pytest.mark.parametrize("name", ["ecg00003.png", "ecg00008.jpg"])
+def test_real_images_that_cannot_be_read_are_refused_not_guessed(name):
+    with pytest.raises(DigitizeError):
+        digitize(load_image(REAL / name))

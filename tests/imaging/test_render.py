@@ -1,0 +1,69 @@
+import numpy as np
+import pytest
+
+from edgeecg.imaging.render import GRID_COLOURS, PULSE_MM, RenderConfig, RenderError, render
+from edgeecg.layouts import LAYOUTS, observed_mask
+
+
+@pytest.mark.parametrize("layout", list(LAYOUTS))
+def test_truth_is_the_layout_applied_at_true_times(ecgs, layout):
+    shot = render(ecgs[0], layout)
+    mask = observed_mask(layout, 100.0, 1000)
+    assert np.array_equal(np.isfinite(shot.truth.signal), mask)
+    assert np.allclose(shot.truth.signal[mask], ecgs[0].signal[mask])
+    assert len(shot.truth.cells) == len(LAYOUTS[layout].cells)
+
+
+def test_page_size_scale_and_geometry():
+    from edgeecg.data.synth import SynthConfig, simulate
+
+    rec = simulate(1, SynthConfig(fs=500.0), seed=1).records()[0]
+    shot = render(rec, "3x4", RenderConfig(dpi=200, paper="a4"))
+    assert shot.image.shape == (1654, 2339, 3) and shot.image.dtype == np.uint8
+    assert shot.truth.px_per_mm == pytest.approx(200 / 25.4)
+    first = shot.truth.cells[0]
+    # the trace starts right after the calibration-pulse block, 10 s = 250 mm at 25 mm/s
+    assert first.x0 == pytest.approx((13.5 + PULSE_MM) * 200 / 25.4)
+    v4 = [c for c in shot.truth.cells if c.lead == "V4"][0]
+    assert v4.x1 - first.x0 == pytest.approx(250 * 200 / 25.4)
+
+
+def test_trace_ink_sits_on_the_drawn_baseline(ecgs):
+    shot = render(ecgs[1], "12x1", RenderConfig(grid="none"))
+    cell = shot.truth.cells[0]
+    x = int(cell.x0 + 0.05 * 25 * shot.truth.px_per_mm)
+    y = int(round(cell.baseline - ecgs[1].signal[0, 5] * 10 * shot.truth.px_per_mm))
+    column = shot.image[y - 3: y + 4, x].min()
+    assert column < 80  # dark ink where the truth says the pen was
+
+
+@pytest.mark.parametrize("grid", [g for g in GRID_COLOURS if g != "none"])
+def test_grid_colour_is_drawn(ecgs, grid):
+    img = render(ecgs[0], "3x4", RenderConfig(grid=grid)).image
+    minor = np.array(GRID_COLOURS[grid][0], np.uint8)
+    assert (img == minor).all(axis=2).sum() > 10_000
+
+
+@pytest.mark.parametrize("bad", [dict(paper="a3"), dict(grid="blue"), dict(speed=30.0), dict(dpi=20.0),
+                                 dict(font="arial"), dict(label_position="left")])
+def test_bad_settings_are_refused(bad):
+    with pytest.raises(RenderError):
+        RenderConfig(**bad)
+
+
+def test_short_record_is_refused(ecgs):
+    from edgeecg.record import Record
+
+    short = Record(ecgs[0].signal[:, :500], 100.0)
+    with pytest.raises(RenderError, match="pad it"):
+        render(short, "3x4")
+
+
+def test_render_speed_is_reasonable(ecgs):
+    """Not a timing target (that lives in `edgeecg bench digitize`): a smoke check that rendering is not slow."""
+    import time
+
+    t0 = time.perf_counter()
+    for i in range(5):
+        render(ecgs[i % len(ecgs)], "3x4+II")
+    assert (time.perf_counter() - t0) / 5 < 1.0
