@@ -182,7 +182,8 @@ def _print_bench(reports, verdict) -> None:
 
 
 def predict(
-    source: Annotated[Path, typer.Argument(help="A .hea record, a signal .csv, or a folder of them.")],
+    source: Annotated[Path, typer.Argument(help="A photo or scan (PNG/JPEG/BMP/TIFF), a .hea record, a signal "
+                                                ".csv, or a folder of them.")],
     model: Annotated[Path | None, typer.Option(help="Exported .onnx/.engine (default: the shipped INT8 "
                                                     "demonstration model).")] = None,
     out: Annotated[Path | None, typer.Option(help="Folder for one JSON per input and summary.csv.")] = None,
@@ -190,8 +191,9 @@ def predict(
                          ] = 0.5,
     fs: Annotated[float | None, typer.Option(help="Sampling rate of a CSV without a time column.")] = None,
     workers: Annotated[int, typer.Option(min=1, help="Processes for a folder.")] = 1,
+    layout: Annotated[str, typer.Option(help="Printed layout of photos: auto, a name or a .toml file.")] = "auto",
 ) -> None:
-    """Probabilities and ranked findings for records, with the torch-free runtime."""
+    """Probabilities, ranked findings and the digitizer's quality report, with the torch-free runtime."""
     from rich.progress import Progress
 
     from edgeecg.models import NOTICE, default_model
@@ -205,7 +207,7 @@ def predict(
     if source.is_dir():
         paths = inputs_in(source)
         if not paths:
-            raise RecordError(f"{source}: no .hea, .csv or image files inside")
+            raise RecordError(f"{source}: no image, .hea or .csv files inside")
     elif source.exists():
         paths = [source]
     else:
@@ -213,7 +215,7 @@ def predict(
     with Progress(disable=len(paths) < 2, console=console) as progress:
         task = progress.add_task("predicting", total=len(paths))
         results = predict_many(paths, model, threshold, fs, notice, workers,
-                               on_done=lambda _: progress.advance(task))
+                               on_done=lambda _: progress.advance(task), layout=layout, annotate_dir=out)
     if notice:
         console.print(f"[yellow]{model.name}: {notice}[/]")
     for r in results:
@@ -229,6 +231,13 @@ def predict(
         console.print(table)
         if r.af_probability is not None:
             console.print(f"AF probability: {r.af_probability:.3f}")
+        if r.quality:
+            q = r.quality
+            console.print(f"digitizer: layout {q['layout']}, confidence {q['confidence']:.2f}, "
+                          f"{q['px_per_mm_x']:.2f} px/mm, {q['gain_mm_per_mv']:g} mm/mV"
+                          + "".join(f"; {note}" for note in q["notes"]))
+        if r.annotated:
+            console.print(f"annotated page: {r.annotated}")
     else:
         ok = sum(r.ok for r in results)
         console.print(f"{ok} of {len(results)} inputs scored, {len(results) - ok} refused")

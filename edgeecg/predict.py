@@ -1,8 +1,9 @@
-"""`edgeecg predict`: records in, probabilities and ranked findings out, with the torch-free runtime.
+"""`edgeecg predict`: photos, scans or records in; probabilities and ranked findings out (torch-free runtime).
 
-Inputs: a WFDB/Challenge record (`.hea`), a signal CSV (`data/csv_io.py`), or a folder of them (batch mode,
-a process pool, one summary CSV; a failing input is reported with its reason and the batch goes on). Photos
-and scans need the digitizer, which does not exist yet: they are refused with that reason, never guessed at.
+Inputs: a photo or scan of a printed ECG (digitized first; its quality report comes with the findings and an
+annotated PNG shows what was read), a WFDB/Challenge record (`.hea`), a signal CSV (`data/csv_io.py`), or a
+folder of them (batch mode, a process pool, one summary CSV; a failing input is reported with its reason and
+the batch goes on).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from edgeecg.record import Record, RecordError
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".pdf")
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".pdf")
 RECORD_SUFFIXES = (".hea", ".csv")
 AF_LABELS = ("AFIB", "AF")
 
@@ -32,14 +33,13 @@ class Prediction:
     af_probability: float | None = None
     model: str = ""
     notice: str = ""
+    quality: dict | None = None                  # the digitizer's report, for photos and scans
+    annotated: str = ""                          # PNG: the page as read, traced leads and the findings
 
 
 def load_input(path: Path, fs: float | None = None) -> Record:
-    """A record from a `.hea` or `.csv` file; images are refused until the digitizer exists."""
+    """A record from a `.hea` or `.csv` file (images go through `digitize_input`)."""
     suffix = path.suffix.lower()
-    if suffix in IMAGE_SUFFIXES:
-        raise RecordError("photos and scans need the photo digitizer, which edgeecg does not have "
-                          "yet; give a WFDB record or a signal CSV")
     if suffix == ".hea":
         from edgeecg.data.wfdb_io import read_wfdb
 
@@ -48,27 +48,61 @@ def load_input(path: Path, fs: float | None = None) -> Record:
         from edgeecg.data.csv_io import read_csv
 
         return read_csv(path, fs)
-    raise RecordError(f"unsupported input {path.suffix!r}; use a .hea record, a .csv of signals "
-                      f"(or, later, an image: {', '.join(IMAGE_SUFFIXES)})")
+    raise RecordError(f"unsupported input {path.suffix!r}; use a photo or scan ({', '.join(IMAGE_SUFFIXES)}), "
+                      f"a .hea record or a .csv of signals")
+
+
+def digitize_input(path: Path, layout: str = "auto"):
+    """(record, Digitized) from a photo or scan; DigitizeError says why an image cannot be read."""
+    from edgeecg.imaging.digitize import DigitizeConfig, digitize
+    from edgeecg.imaging.page import load_image
+
+    result = digitize(load_image(path), DigitizeConfig(layout=layout))
+    return result.record, result
 
 
 def inputs_in(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.suffix.lower() in RECORD_SUFFIXES + IMAGE_SUFFIXES)
 
 
-def predict_one(runtime, path: Path, threshold: float, fs: float | None = None, notice: str = "") -> Prediction:
+def predict_one(runtime, path: Path, threshold: float, fs: float | None = None, notice: str = "",
+                layout: str = "auto", annotate_dir: Path | None = None) -> Prediction:
+    from edgeecg.imaging.page import DigitizeError
+
+    digitized = None
     try:
-        record = load_input(path, fs)
+        if path.suffix.lower() in IMAGE_SUFFIXES:
+            record, digitized = digitize_input(path, layout)
+        else:
+            record = load_input(path, fs)
         prob = runtime.predict(record.signal, record.fs)
-    except (RecordError, ValueError, OSError) as err:
+    except (RecordError, DigitizeError, ValueError, OSError) as err:
         return Prediction(str(path), False, error=str(err))
     names = runtime.label_names
     probabilities = {n: round(float(p), 4) for n, p in zip(names, prob, strict=True)}
     findings = [{"label": n, "probability": p, "threshold": threshold}
                 for n, p in sorted(probabilities.items(), key=lambda kv: -kv[1]) if p >= threshold]
     af = next((probabilities[n] for n in AF_LABELS if n in probabilities), None)
-    return Prediction(str(path), True, probabilities=probabilities, findings=findings, af_probability=af,
-                      model=str(runtime.path), notice=notice)
+    out = Prediction(str(path), True, probabilities=probabilities, findings=findings, af_probability=af,
+                     model=str(runtime.path), notice=notice)
+    if digitized is not None:
+        out.quality = digitized.quality.as_dict()
+        if annotate_dir is not None:
+            out.annotated = str(_annotate(digitized, out, annotate_dir / f"{path.stem}.annotated.png"))
+    return out
+
+
+def _annotate(digitized, prediction: Prediction, path: Path) -> Path:
+    from edgeecg.imaging.outputs import overlay, write_png
+
+    found = ", ".join(f"{f['label']} {f['probability']:.2f}" for f in prediction.findings or []) or "none"
+    lines = [f"findings (p >= {prediction.findings[0]['threshold'] if prediction.findings else '-'}): {found}"]
+    if prediction.af_probability is not None:
+        lines.append(f"AF probability {prediction.af_probability:.2f}")
+    if prediction.notice:
+        lines.append(prediction.notice)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return write_png(path, overlay(digitized, lines))
 
 
 _WORKER = None
@@ -81,14 +115,15 @@ def _init_worker(model: str, threads: int) -> None:
     _WORKER = Runtime(model, threads=threads)
 
 
-def _work(args: tuple[Path, float, float | None, str]) -> Prediction:
+def _work(args: tuple) -> Prediction:
     return predict_one(_WORKER, *args)
 
 
 def predict_many(paths: list[Path], model: Path, threshold: float, fs: float | None, notice: str, workers: int = 1,
-                 on_done: Callable[[Prediction], None] = lambda p: None) -> list[Prediction]:
+                 on_done: Callable[[Prediction], None] = lambda p: None, layout: str = "auto",
+                 annotate_dir: Path | None = None) -> list[Prediction]:
     """Every input, in order; `workers` > 1 uses a process pool with one runtime per process."""
-    jobs = [(p, threshold, fs, notice) for p in paths]
+    jobs = [(p, threshold, fs, notice, layout, annotate_dir) for p in paths]
     if workers <= 1:
         _init_worker(str(model), 0)
         results = []
@@ -113,12 +148,14 @@ def write_outputs(results: list[Prediction], out: Path, label_names: tuple[str, 
     summary = out / "summary.csv"
     with summary.open("w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["source", "status", "top_finding", "af_probability", *label_names])
+        w.writerow(["source", "status", "top_finding", "af_probability", "digitizer_confidence", "layout",
+                    *label_names])
         for r in results:
+            q = r.quality or {}
             if r.ok:
                 top = r.findings[0]["label"] if r.findings else ""
                 w.writerow([r.source, "ok", top, "" if r.af_probability is None else r.af_probability,
-                            *(r.probabilities[n] for n in label_names)])
+                            q.get("confidence", ""), q.get("layout", ""), *(r.probabilities[n] for n in label_names)])
             else:
-                w.writerow([r.source, f"error: {r.error}", "", "", *([""] * len(label_names))])
+                w.writerow([r.source, f"error: {r.error}", "", "", "", "", *([""] * len(label_names))])
     return summary

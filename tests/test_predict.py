@@ -1,4 +1,4 @@
-"""`edgeecg predict` on records with the shipped model: one record, a folder with a refusal, the summary CSV."""
+"""`edgeecg predict` with the shipped model: a record, a photo, a folder with a refusal, the summary CSV."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def test_folder_goes_on_past_a_refused_image(cinc_dir: Path, tmp_path: Path) -> 
     assert done.exit_code == 0, done.output
     assert "4 of 5 inputs scored, 1 refused" in " ".join(done.output.split())
     rows = {Path(r["source"]).name: r for r in csv.DictReader((tmp_path / "out" / "summary.csv").open())}
-    assert rows["photo.jpg"]["status"].startswith("error: photos and scans need the photo digitizer")
+    assert rows["photo.jpg"]["status"].startswith("error:") and "could not be decoded" in rows["photo.jpg"]["status"]
     assert rows["E07500-copy.csv"]["NORM"] == rows["E07500.hea"]["NORM"]      # CSV and WFDB give the same answer
     assert (tmp_path / "out" / "JS20019.json").is_file()
 
@@ -39,4 +39,24 @@ def test_folder_goes_on_past_a_refused_image(cinc_dir: Path, tmp_path: Path) -> 
 def test_nothing_scorable_exits_nonzero(tmp_path: Path) -> None:
     (tmp_path / "scan.png").write_bytes(b"\x89PNG")
     done = runner.invoke(app, ["predict", str(tmp_path / "scan.png")])
-    assert done.exit_code == 2 and "digitizer" in done.output
+    assert done.exit_code == 2 and "could not be decoded" in " ".join(done.output.split())
+
+
+def test_photo_gives_findings_quality_and_an_annotated_page(tmp_path: Path) -> None:
+    import json
+
+    from edgeecg.data.synth import SynthConfig, simulate
+    from edgeecg.imaging.capture import capture
+    from edgeecg.imaging.outputs import write_png
+    from edgeecg.imaging.render import render
+
+    rec = simulate(1, SynthConfig(fs=100.0), seed=3).records()[0]
+    photo = write_png(tmp_path / "photo.png", capture(render(rec, "3x4+II"), "scan", seed=1).image)
+    done = runner.invoke(app, ["predict", str(photo), "--out", str(tmp_path / "out"), "--threshold", "0.3"])
+    assert done.exit_code == 0, done.output
+    text = " ".join(done.output.split())
+    assert "digitizer: layout 3x4+II" in text and "not for clinical use" in text
+    saved = json.loads((tmp_path / "out" / "photo.json").read_text())
+    assert saved["quality"]["layout"] == "3x4+II" and saved["quality"]["confidence"] > 0.5
+    assert (tmp_path / "out" / "photo.annotated.png").stat().st_size > 10_000
+    assert len(saved["probabilities"]) == 17

@@ -295,6 +295,13 @@ def digitize(image: np.ndarray, config: DigitizeConfig | None = None) -> Digitiz
         ink, _ = rotate(ink, angle)
         grid_img, _ = rotate(grid_img, angle)
         mask = (ink > ink_threshold(ink)).astype(np.uint8) * 255
+    if page.found_page:  # a flattened photo can keep some perspective: even out the grid pitch
+        maps = gridscale.uniform_maps(grid_img, cv2.dilate(mask, np.ones((3, 3), np.uint8)) > 0,
+                                      rgb.shape[1] / 297.0)
+        if maps is not None:
+            rgb, ink, grid_img = (cv2.remap(im, *maps, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+                                  for im in (rgb, ink, grid_img))
+            mask = (ink > ink_threshold(ink)).astype(np.uint8) * 255
     ppm_x, ppm_y, grid_found, scale_notes = _scale(rgb, grid_img, mask, page.found_page)
     notes += scale_notes
     ppm = (ppm_x + ppm_y) / 2
@@ -327,7 +334,9 @@ def digitize(image: np.ndarray, config: DigitizeConfig | None = None) -> Digitiz
         if pulses:
             measured = float(np.median([h for h, _ in pulses])) / ppm_y
             snapped = min((5.0, 10.0, 20.0), key=lambda g: abs(np.log(g / measured)))
-            gain = snapped if abs(np.log(snapped / measured)) < 0.15 else measured
+            gain = snapped if abs(np.log(snapped / measured)) < 0.25 else measured
+            if gain == measured:
+                notes.append(f"calibration pulse reads {measured:.1f} mm/mV, not a standard gain: used as read")
         else:
             gain = 10.0
             notes.append("no calibration pulse found: assumed 10 mm/mV")

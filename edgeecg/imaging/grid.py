@@ -91,3 +91,39 @@ def measure(grid: np.ndarray, ink_mask: np.ndarray, prior_px_per_mm: float | Non
     band_y = g[h // 6: 5 * h // 6]
     band_x = g[:, w // 8: 7 * w // 8]
     return (measure_axis(band_y.sum(axis=0), prior_px_per_mm), measure_axis(band_x.sum(axis=1), prior_px_per_mm))
+
+
+def uniform_maps(grid: np.ndarray, ink_mask: np.ndarray, prior_px_per_mm: float, strips: int = 4
+                 ) -> tuple[np.ndarray, np.ndarray] | None:
+    """cv2.remap maps that make the grid pitch the same everywhere, or None when it already is (or unknown).
+
+    A photo flattened from a slightly wrong outline keeps some perspective: the pitch then drifts across the
+    page, and a 3 % drift moves the last second of a 10 s strip by 75 ms. The pitch is measured in strips
+    along each axis, fitted as a straight line, and each axis is resampled so that millimetres are even.
+    """
+    g = np.where(ink_mask, 0.0, grid).astype(np.float32)
+    h, w = g.shape
+    maps = []
+    for axis, length in ((1, w), (0, h)):
+        edges = np.linspace(0, length, strips + 1).astype(int)
+        centres, pitch = [], []
+        for a, b in zip(edges[:-1], edges[1:], strict=True):
+            part = g[:, a:b] if axis == 1 else g[a:b, :]
+            scale = measure_axis(part.sum(axis=1 - axis if axis == 1 else 1), prior_px_per_mm)
+            if scale is None:
+                return None
+            centres.append((a + b) / 2.0)
+            pitch.append(scale.px_per_mm)
+        slope, icpt = np.polyfit(centres, pitch, 1)
+        x = np.arange(length, dtype=np.float64)
+        local = icpt + slope * x
+        if local.min() <= 0 or np.ptp(local) / local.mean() < 0.004:
+            maps.append(x.astype(np.float32))
+            continue
+        u = np.concatenate([[0.0], np.cumsum(local.mean() / local[:-1])])  # even-mm coordinate of each x
+        maps.append(np.interp(x, u, x).astype(np.float32))                 # source x for each even-mm x
+    if all(np.allclose(m, np.arange(len(m))) for m in maps):
+        return None
+    map_x = np.broadcast_to(maps[0][None, :], (h, w)).copy()
+    map_y = np.broadcast_to(maps[1][:, None], (h, w)).copy()
+    return map_x, map_y

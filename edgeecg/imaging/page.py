@@ -93,45 +93,78 @@ def _order_corners(pts: np.ndarray) -> np.ndarray:
     return np.array([pts[np.argmin(s)], pts[np.argmin(d)], pts[np.argmax(s)], pts[np.argmax(d)]], np.float32)
 
 
-def find_page(rgb: np.ndarray) -> np.ndarray | None:
-    """The four corners of a bright sheet lying on a darker background, or None (scans, crops, screenshots)."""
-    h, w = rgb.shape[:2]
-    scale = 800.0 / max(h, w)
-    small = cv2.resize(rgb, (int(w * scale), int(h * scale)), interpolation=cv2.INTER_AREA)
-    value = small.max(axis=2)
-    spread = small.max(axis=2).astype(np.int16) - small.min(axis=2)
-    thr, bright = cv2.threshold(value, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    if thr < 90:
-        return None
-    paper = (bright > 0) & (spread < 70)
-    paper = cv2.morphologyEx(paper.astype(np.uint8) * 255, cv2.MORPH_CLOSE, np.ones((9, 9), np.uint8))
-    paper = cv2.morphologyEx(paper, cv2.MORPH_OPEN, np.ones((5, 5), np.uint8))
-    contours, _ = cv2.findContours(paper, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+def _quad(mask: np.ndarray, min_area: float) -> np.ndarray | None:
+    """Four corners of the largest blob of `mask`, if it is a convex quadrilateral of sensible size."""
+    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     if not contours:
         return None
     best = max(contours, key=cv2.contourArea)
-    area = cv2.contourArea(best) / float(small.shape[0] * small.shape[1])
-    if not 0.12 < area < 0.93:
+    area = cv2.contourArea(best) / float(mask.shape[0] * mask.shape[1])
+    if not min_area < area < 0.93:
         return None
     hull = cv2.convexHull(best)
-    quad = None
     for eps in (0.01, 0.02, 0.03, 0.05):
         approx = cv2.approxPolyDP(hull, eps * cv2.arcLength(hull, True), True)
         if len(approx) == 4:
-            quad = approx
-            break
-    if quad is None:
+            corners = _order_corners(approx)
+            if cv2.contourArea(corners) >= 0.85 * cv2.contourArea(hull.astype(np.float32)):
+                return corners
+            return None
+    return None
+
+
+def find_page(rgb: np.ndarray) -> np.ndarray | None:
+    """Four corners of the printed chart in a photo, or None (scans, crops, screenshots fill the frame).
+
+    First the paper that carries fine dark lines (the ECG grid and traces: a texture no desk has), then, for
+    grid-less paper, the bright low-saturation sheet against a darker background.
+    """
+    h, w = rgb.shape[:2]
+    scale = 800.0 / max(h, w)
+    small = cv2.resize(rgb, (int(w * scale), int(h * scale)), interpolation=cv2.INTER_AREA)
+    darkest = small.min(axis=2)
+    value = small.max(axis=2)
+    spread = value.astype(np.int16) - darkest
+    thr, bright = cv2.threshold(value, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    if thr < 90:
         return None
-    corners = _order_corners(quad) / scale
-    if cv2.contourArea(corners) < 0.85 * cv2.contourArea(hull.astype(np.float32) / scale):
-        return None
-    return corners
+    paper = ((bright > 0) & (spread < 70)).astype(np.uint8) * 255
+    paper = cv2.morphologyEx(paper, cv2.MORPH_CLOSE, np.ones((9, 9), np.uint8))
+    lines = cv2.morphologyEx(darkest, cv2.MORPH_BLACKHAT, np.ones((5, 5), np.uint8))
+    _, textured = cv2.threshold(cv2.blur(lines, (15, 15)), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    chart = cv2.morphologyEx(cv2.bitwise_and(textured, paper), cv2.MORPH_OPEN, np.ones((15, 15), np.uint8))
+    corners = _quad(chart, 0.15)
+    if corners is None:
+        corners = _quad(cv2.morphologyEx(paper, cv2.MORPH_OPEN, np.ones((5, 5), np.uint8)), 0.12)
+    if corners is None or _is_flat_rectangle(corners):
+        return None  # a scan or screenshot: nothing to flatten, and deskewing handles rotation exactly
+    outside = np.ones(paper.shape, np.uint8)
+    cv2.fillConvexPoly(outside, corners.astype(np.int32), 0)
+    if outside.any() and (paper[outside > 0] > 0).mean() > 0.6:
+        return None  # white paper all around the chart: a scan with margins, not a sheet on a desk
+    return corners / scale
+
+
+def _is_flat_rectangle(corners: np.ndarray) -> bool:
+    """True when opposite sides match within 1.5 % and every corner is within 1.5 degrees of square."""
+    tl, tr, br, bl = corners
+    sides = [np.linalg.norm(tr - tl), np.linalg.norm(br - tr), np.linalg.norm(bl - br), np.linalg.norm(tl - bl)]
+    if abs(sides[0] - sides[2]) > 0.015 * max(sides[0], sides[2]) or \
+            abs(sides[1] - sides[3]) > 0.015 * max(sides[1], sides[3]):
+        return False
+    for a, b, c in ((bl, tl, tr), (tl, tr, br), (tr, br, bl), (br, bl, tl)):
+        u, v = a - b, c - b
+        cos = float(np.dot(u, v) / (np.linalg.norm(u) * np.linalg.norm(v)))
+        if abs(cos) > np.sin(np.radians(1.5)):
+            return False
+    return True
 
 
 def rectify(rgb: np.ndarray, corners: np.ndarray | None) -> Page:
-    """The page flattened to a landscape rectangle (A4 proportions), or the image itself if none was found.
+    """The chart flattened to a rectangle with the quad's mean proportions, or the image itself if none.
 
-    The rectangle's exact aspect does not matter: the grid pitch is measured separately along x and y later.
+    Perspective makes those proportions approximate; that is harmless, because the grid pitch is measured
+    separately along x and y afterwards.
     """
     if corners is None:
         h, w = rgb.shape[:2]
@@ -142,8 +175,9 @@ def rectify(rgb: np.ndarray, corners: np.ndarray | None) -> Page:
         return Page(rgb, False, np.eye(3))
     tl, tr, br, bl = corners
     width = max(np.linalg.norm(tr - tl), np.linalg.norm(br - bl))
+    height = max(np.linalg.norm(bl - tl), np.linalg.norm(br - tr))
     out_w = int(min(WORK_WIDTH, round(width * 1.1)))
-    out_h = int(round(out_w * 210.0 / 297.0))
+    out_h = int(round(out_w * height / width))
     dst = np.array([[0, 0], [out_w - 1, 0], [out_w - 1, out_h - 1], [0, out_h - 1]], np.float32)
     hom = cv2.getPerspectiveTransform(corners.astype(np.float32), dst)
     flat = cv2.warpPerspective(rgb, hom, (out_w, out_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)

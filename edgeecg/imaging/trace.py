@@ -76,8 +76,10 @@ def find_rows(mask: np.ndarray, px_per_mm: float, min_coverage: float = 0.4) -> 
         if cols_here.size == 0:
             continue
         extent = cols_here[-1] - cols_here[0] + 1
-        # a trace row is ink along most of its own length, and that length is most of a 10 s strip
-        if cols_here.size >= min_coverage * extent and extent > 100 * px_per_mm:
+        fill = (mask[max(0, y - band): y + band + 1, cols_here[0]:cols_here[-1] + 1] > 0).mean()
+        # a trace row is a thin line along most of its own length, and that length is most of a 10 s strip;
+        # a dark desk showing past the page's edge is ink too, but solid
+        if cols_here.size >= min_coverage * extent and extent > 100 * px_per_mm and fill < 0.5:
             rows.append(float(y))
     return rows
 
@@ -211,7 +213,9 @@ def fill_gaps(values: np.ndarray, max_gap: int) -> np.ndarray:
     idx = np.arange(len(v))
     filled = np.interp(idx, idx[ok], v[ok])
     gap_id = np.cumsum(ok)
-    gap_len = np.bincount(gap_id[~ok], minlength=gap_id.max() + 1) if (~ok).any() else np.zeros(1, int)
+    if ok.all():
+        return v
+    gap_len = np.bincount(gap_id[~ok], minlength=gap_id.max() + 1)
     inner = (~ok) & (idx > idx[ok][0]) & (idx < idx[ok][-1])
     short = inner & (gap_len[gap_id] <= max_gap)
     v[short] = filled[short]

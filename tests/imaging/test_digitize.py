@@ -44,13 +44,15 @@ def test_clean_render_round_trip(ecgs, layout):
     assert result.quality.px_per_mm_x == pytest.approx(200 / 25.4, rel=2e-3)
 
 
-@pytest.mark.parametrize(("severity", "floor"), [("scan", 8.0), ("photo", 5.0), ("poor-photo", 2.0)])
-def test_captured_round_trip(ecgs, severity, floor):
+@pytest.mark.parametrize(("severity", "best", "median"), [("scan", 10.0, 8.0), ("photo", 5.0, 1.0),
+                                                         ("poor-photo", 3.0, 0.0)])
+def test_captured_round_trip(ecgs, severity, best, median):
+    """Floors at about the level `edgeecg bench digitize` measures, so that a regression shows."""
     snrs = []
-    for seed in range(2):
+    for seed in range(3):
         shot = capture(render(ecgs[2 + seed], "3x4+II"), severity, seed=seed)
         snrs.append(_median_snr(shot, digitize(shot.image, DigitizeConfig(fs=100.0))))
-    assert np.median(snrs) > floor
+    assert max(snrs) > best and np.median(snrs) > median
 
 
 def test_samples_sit_at_their_true_time_and_nan_elsewhere(ecgs):

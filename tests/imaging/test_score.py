@@ -30,3 +30,14 @@ def test_resampling_keeps_nan_where_the_source_has_none():
     sig[:, 40:60] = np.nan
     out = resample_to(sig, 100, 500, 500)
     assert np.isnan(out[:, 200:297]).all() and np.isfinite(out[:, :197]).all() and np.isfinite(out[:, 303:495]).all()
+
+
+def test_fill_gaps_bridges_short_gaps_only():
+    from edgeecg.imaging.trace import fill_gaps
+
+    v = np.arange(20, dtype=float)
+    assert np.array_equal(fill_gaps(v, 2), v)  # nothing missing
+    v[3:5] = np.nan
+    v[10:16] = np.nan
+    out = fill_gaps(v, 2)
+    assert np.allclose(out[3:5], [3, 4]) and np.isnan(out[10:16]).all()
