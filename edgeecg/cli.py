@@ -272,12 +272,21 @@ def model_info(
 @app.command()
 def demo(
     out: Annotated[Path, typer.Option(help="Folder for everything the demo writes.")] = Path("demo-out"),
-    n: Annotated[int, typer.Option(min=50, help="Records to simulate.")] = 2000,
+    quick: Annotated[bool, typer.Option(help="About a minute: fewer records, epochs and photos.")] = False,
+    data: Annotated[str, typer.Option(help="synth, or real data: ptbxl:DIR or wfdb:DIR.")] = "synth",
+    seed: Annotated[int, typer.Option()] = 0,
 ) -> None:
-    """The main job. For now: simulate a data set, preview it, and measure the simulator."""
-    data_synth(out / "synth", n=n, fs=100.0, seed=0, noise=1.0, preview=True)
-    bench_synth(n=2000, fs=100.0, repeats=3)
-    console.print(f"[green]demo finished[/]: data set and preview in {out / 'synth'}")
+    """The main job: train, evaluate per layout, export INT8, photograph, digitize, predict, bench; one report."""
+    from edgeecg.demo import DemoConfig, run, summary_rows
+
+    summary = run(DemoConfig(out=out, data=data, quick=quick, seed=seed))
+    table = Table(title=f"edgeecg demo ({'quick' if quick else 'full'}, data {data})")
+    table.add_column("what")
+    table.add_column("figure", justify="right")
+    for what, figure in summary_rows(summary):
+        table.add_row(what, figure)
+    console.print(table)
+    console.print(f"[green]demo finished[/]: report {out / 'report.md'}, summary {out / 'summary.json'}")
 
 
 # deployment commands live in cli_deploy; registered last so `--help` lists them after training

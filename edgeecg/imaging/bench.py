@@ -8,7 +8,6 @@ digitizer alone on one core (OpenCV and BLAS held to one thread), on the capture
 from __future__ import annotations
 
 import json
-import resource
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -110,14 +109,18 @@ def run(sources: dict[str, list[Record]], layouts: tuple[str, ...] = BENCH_LAYOU
 
 
 def peak_memory_mb(image: np.ndarray) -> float:
-    """Growth of this process' peak RSS while digitizing `image` (call in a fresh process for a clean figure)."""
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    """Peak of the arrays allocated while digitizing `image` (tracemalloc sees numpy and OpenCV outputs; not
+    OpenCV's short-lived internal buffers), in MB."""
+    import tracemalloc
+
+    tracemalloc.start()
     try:
         digitize(image)
     except DigitizeError:
         pass
-    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return (after - before) / 1024.0
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return peak / 1e6
 
 
 @dataclass
