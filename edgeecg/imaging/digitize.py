@@ -105,9 +105,22 @@ class PlacedCell:
 class Digitized:
     record: Record
     quality: Quality
-    page: np.ndarray                 # flattened, deskewed page (RGB)
+    flat: np.ndarray                 # the flattened page (RGB), before deskew and pitch evening
     rows: list[RowTrace]
     cells: list[PlacedCell]
+    rotation: np.ndarray | None = None                      # 2x3 deskew map
+    remap: tuple[np.ndarray, np.ndarray] | None = None      # pitch-evening maps
+
+    @property
+    def page(self) -> np.ndarray:
+        """The page in the coordinates the traces were read in (RGB); built on demand, only overlays need it."""
+        img = self.flat
+        if self.rotation is not None:
+            img = cv2.warpAffine(img, self.rotation, (img.shape[1], img.shape[0]), flags=cv2.INTER_LINEAR,
+                                 borderMode=cv2.BORDER_REPLICATE)
+        if self.remap is not None:
+            img = cv2.remap(img, *self.remap, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        return img
 
 
 def _row_orders(layout: Layout) -> list[tuple[tuple[Cell, ...], ...]]:
@@ -204,12 +217,18 @@ def _refine_origin(ink: np.ndarray, rows: list[RowTrace], order: tuple[tuple[Cel
     pos_x = []
     for row, cells in zip(rows, order, strict=True):
         for pos in paper_starts(cells)[1:]:
-            x = tick_x(ink, row, x0 + pos * sec_px, ppm)
-            if x is not None and abs(x - (x0 + pos * sec_px)) < 1.8 * ppm:
+            # wide reach: when the outline of a photo clipped the traces' ends, the first guess is millimetres off
+            x = tick_x(ink, row, x0 + pos * sec_px, ppm, reach_mm=5.0)
+            if x is not None:
                 pos_x.append((pos, x))
     if len(pos_x) < 2:
         return x0, sec_px, "trace ends"
     pos, xs = np.array(pos_x).T
+    offsets = xs - pos * sec_px
+    agree = np.abs(offsets - np.median(offsets)) < 0.5 * ppm  # ticks agree; a QRS mistaken for one does not
+    if agree.sum() < 2:
+        return x0, sec_px, "trace ends"
+    pos, xs = pos[agree], xs[agree]
     if fit_scale and np.ptp(pos) > 0:
         slope, icpt = np.polyfit(pos, xs, 1)
         if abs(slope / sec_px - 1) < 0.05:
@@ -226,9 +245,9 @@ def _given_layout(name: str, n_rows: int) -> tuple[Layout, tuple[tuple[Cell, ...
                         f"--layout (or use --layout auto)")
 
 
-def _scale(page_rgb: np.ndarray, grid_img: np.ndarray, mask: np.ndarray, found_page: bool
+def _scale(width: int, grid_img: np.ndarray, mask: np.ndarray, found_page: bool
            ) -> tuple[float, float, bool, list[str]]:
-    prior = page_rgb.shape[1] / 297.0
+    prior = width / 297.0
     sx, sy = gridscale.measure(grid_img, cv2.dilate(mask, np.ones((3, 3), np.uint8)) > 0, prior)
     notes = []
     if sx and sy and 0.85 < sx.px_per_mm / sy.px_per_mm < 1.15:
@@ -280,8 +299,22 @@ def digitize(image: np.ndarray, config: DigitizeConfig | None = None) -> Digitiz
     """Signals from an RGB photo or scan of a printed 12-lead ECG; DigitizeError when it cannot be read."""
     cfg = config or DigitizeConfig()
     img = check_readable(image)
+    corners = find_page(img)
+    result = _read(img, corners, cfg)
+    clipped = np.median([r.x_end for r in result.rows]) >= result.flat.shape[1] - 3
+    if corners is not None and clipped:
+        # the chart's outline cut the traces' ends, which time zero hangs on: flatten a slightly larger area
+        centre = corners.mean(axis=0)
+        try:
+            result = _read(img, centre + 1.04 * (corners - centre), cfg)
+        except DigitizeError:
+            result.quality.notes.append("the traces reach the edge of the flattened chart: timing may be off")
+    return result
+
+
+def _read(img: np.ndarray, corners: np.ndarray | None, cfg: DigitizeConfig) -> Digitized:
     notes: list[str] = []
-    page = rectify(img, find_page(img))
+    page = rectify(img, corners)
     ink, grid_img = darkness(page.rgb)
     sharp = sharpness(cv2.cvtColor(page.rgb, cv2.COLOR_RGB2GRAY))
     if sharp < MIN_SHARPNESS:
@@ -289,20 +322,19 @@ def digitize(image: np.ndarray, config: DigitizeConfig | None = None) -> Digitiz
                             f"{MIN_SHARPNESS}); retake the photo in focus and without motion")
     mask = (ink > ink_threshold(ink)).astype(np.uint8) * 255
     angle = skew_angle(cv2.add(grid_img // 2, mask // 2))
-    rgb = page.rgb
+    rotation = maps = None
     if abs(angle) >= 0.02:
-        rgb, _ = rotate(rgb, angle)
-        ink, _ = rotate(ink, angle)
+        ink, rotation = rotate(ink, angle)
         grid_img, _ = rotate(grid_img, angle)
         mask = (ink > ink_threshold(ink)).astype(np.uint8) * 255
     if page.found_page:  # a flattened photo can keep some perspective: even out the grid pitch
         maps = gridscale.uniform_maps(grid_img, cv2.dilate(mask, np.ones((3, 3), np.uint8)) > 0,
-                                      rgb.shape[1] / 297.0)
+                                      ink.shape[1] / 297.0)
         if maps is not None:
-            rgb, ink, grid_img = (cv2.remap(im, *maps, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-                                  for im in (rgb, ink, grid_img))
+            ink, grid_img = (cv2.remap(im, *maps, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+                             for im in (ink, grid_img))
             mask = (ink > ink_threshold(ink)).astype(np.uint8) * 255
-    ppm_x, ppm_y, grid_found, scale_notes = _scale(rgb, grid_img, mask, page.found_page)
+    ppm_x, ppm_y, grid_found, scale_notes = _scale(ink.shape[1], grid_img, mask, page.found_page)
     notes += scale_notes
     ppm = (ppm_x + ppm_y) / 2
     clean = remove_specks(remove_rules(mask, ppm), ppm)
@@ -326,7 +358,7 @@ def digitize(image: np.ndarray, config: DigitizeConfig | None = None) -> Digitiz
     # the pen's last point: the rightmost inked column, less half the stroke (robust; sub-pixel fits were not)
     x_end = float(np.median([r.x_end for r in rows])) - (lw - 1) / 2
     x0 = x_end - cfg.duration * sec_px
-    if x0 < -0.02 * rgb.shape[1]:
+    if x0 < -0.02 * ink.shape[1]:
         raise DigitizeError(f"the traces span {(x_end / sec_px):.1f} s at {cfg.speed:g} mm/s, less than the "
                             f"{cfg.duration:g} s a printed ECG shows: wrong paper speed (--speed) or a cropped page")
     gain = cfg.gain
@@ -389,4 +421,4 @@ def digitize(image: np.ndarray, config: DigitizeConfig | None = None) -> Digitiz
         px_per_mm_x=round(ppm_x, 3), px_per_mm_y=round(ppm_y, 3), grid_found=grid_found, gain_mm_per_mv=gain,
         pulse_found=bool(pulses), sharpness=round(sharp, 3), rows=len(rows), leads=leads, notes=notes)
     record = Record(signal, cfg.fs, record_id="", meta={"source": "digitized", "layout": layout.name})
-    return Digitized(record, quality, rgb, rows, placed)
+    return Digitized(record, quality, page.rgb, rows, placed, rotation, maps)

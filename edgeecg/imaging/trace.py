@@ -269,9 +269,11 @@ def pulse_shape(mask: np.ndarray, row: RowTrace, px_per_mm: float) -> tuple[floa
     return height, width
 
 
-def tick_x(ink: np.ndarray, row: RowTrace, x_guess: float, px_per_mm: float) -> float | None:
-    """Sub-pixel x of a separator tick near x_guess: the ink centroid 1.5-2.8 mm above and below the trace."""
-    half = int(2.0 * px_per_mm)
+def tick_x(ink: np.ndarray, row: RowTrace, x_guess: float, px_per_mm: float, reach_mm: float = 2.0
+           ) -> float | None:
+    """Sub-pixel x of a separator tick within `reach_mm` of x_guess: the column with ink both 1.5-2.8 mm
+    above and below the baseline (a tick crosses the trace; a QRS stroke rarely reaches both sides)."""
+    half = int(reach_mm * px_per_mm)
     xi = int(round(x_guess))
     a, b = max(0, xi - half), xi + half + 1
     centre = row.baseline  # ticks are centred on the baseline, wherever the trace is
