@@ -109,7 +109,7 @@ class Digitized:
     rows: list[RowTrace]
     cells: list[PlacedCell]
     rotation: np.ndarray | None = None                      # 2x3 deskew map
-    remap: tuple[np.ndarray, np.ndarray] | None = None      # pitch-evening maps
+    remaps: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)  # pitch evening, row alignment
 
     @property
     def page(self) -> np.ndarray:
@@ -118,8 +118,8 @@ class Digitized:
         if self.rotation is not None:
             img = cv2.warpAffine(img, self.rotation, (img.shape[1], img.shape[0]), flags=cv2.INTER_LINEAR,
                                  borderMode=cv2.BORDER_REPLICATE)
-        if self.remap is not None:
-            img = cv2.remap(img, *self.remap, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        for maps in self.remaps:
+            img = cv2.remap(img, *maps, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         return img
 
 
@@ -213,7 +213,8 @@ def _duplicate_agreement(rows: list[RowTrace], order: tuple[tuple[Cell, ...], ..
 def _refine_origin(ink: np.ndarray, rows: list[RowTrace], order: tuple[tuple[Cell, ...], ...], x0: float,
                    sec_px: float, ppm: float, fit_scale: bool) -> tuple[float, float, str]:
     """(time-zero column, px per second, what set them): separator ticks at cell boundaries where the print
-    has them, else the trace ends. Without a grid, ticks at two or more times also fit the px/s scale."""
+    has them, else the trace ends. Ticks at times 4 s or more apart (or any two, without a grid) also fit the
+    px/s scale: over 1000 px they beat a grid pitch measured through a photo's residual perspective."""
     pos_x = []
     for row, cells in zip(rows, order, strict=True):
         for pos in paper_starts(cells)[1:]:
@@ -229,11 +230,30 @@ def _refine_origin(ink: np.ndarray, rows: list[RowTrace], order: tuple[tuple[Cel
     if agree.sum() < 2:
         return x0, sec_px, "trace ends"
     pos, xs = pos[agree], xs[agree]
-    if fit_scale and np.ptp(pos) > 0:
+    if (fit_scale or np.ptp(pos) >= 4.0) and np.ptp(pos) > 0:  # ticks 4 s apart pin the scale to 0.1 %
         slope, icpt = np.polyfit(pos, xs, 1)
         if abs(slope / sec_px - 1) < 0.05:
             return float(icpt), float(slope), "separator ticks (time and scale)"
     return float(np.median(xs - pos * sec_px)), sec_px, "separator ticks"
+
+
+def _align_rows(grid_img: np.ndarray, mask: np.ndarray, baselines: list[float], ppm: float
+                ) -> tuple[np.ndarray, np.ndarray] | None:
+    """Remap maps that line every row's vertical grid lines up with the middle row's (see row_alignment)."""
+    shifts = gridscale.row_alignment(grid_img, cv2.dilate(mask, np.ones((3, 3), np.uint8)) > 0, baselines, ppm)
+    h, w = grid_img.shape
+    if shifts is None:
+        return None
+    x = np.arange(w, dtype=np.float32)
+    ends = np.abs(shifts[:, 0:1] + shifts[:, 1:2] * np.array([[0.0, w]]))
+    if ends.max() < 0.3:
+        return None
+    ys = np.arange(h, dtype=np.float32)
+    a = np.interp(ys, baselines, shifts[:, 0]).astype(np.float32)
+    b = np.interp(ys, baselines, shifts[:, 1]).astype(np.float32)
+    map_x = x[None, :] + a[:, None] + b[:, None] * x[None, :]
+    map_y = np.broadcast_to(ys[:, None], (h, w)).astype(np.float32)
+    return map_x.astype(np.float32), np.ascontiguousarray(map_y)
 
 
 def _given_layout(name: str, n_rows: int) -> tuple[Layout, tuple[tuple[Cell, ...], ...]]:
@@ -322,7 +342,7 @@ def _read(img: np.ndarray, corners: np.ndarray | None, cfg: DigitizeConfig) -> D
                             f"{MIN_SHARPNESS}); retake the photo in focus and without motion")
     mask = (ink > ink_threshold(ink)).astype(np.uint8) * 255
     angle = skew_angle(cv2.add(grid_img // 2, mask // 2))
-    rotation = maps = None
+    rotation, remaps = None, []
     if abs(angle) >= 0.02:
         ink, rotation = rotate(ink, angle)
         grid_img, _ = rotate(grid_img, angle)
@@ -333,12 +353,22 @@ def _read(img: np.ndarray, corners: np.ndarray | None, cfg: DigitizeConfig) -> D
         if maps is not None:
             ink, grid_img = (cv2.remap(im, *maps, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
                              for im in (ink, grid_img))
+            remaps.append(maps)
             mask = (ink > ink_threshold(ink)).astype(np.uint8) * 255
     ppm_x, ppm_y, grid_found, scale_notes = _scale(ink.shape[1], grid_img, mask, page.found_page)
     notes += scale_notes
     ppm = (ppm_x + ppm_y) / 2
     clean = remove_specks(remove_rules(mask, ppm), ppm)
     baselines = find_rows(clean, ppm_y)
+    if baselines and grid_found and page.found_page:
+        maps = _align_rows(grid_img, mask, baselines, ppm_x)
+        if maps is not None:
+            ink, grid_img = (cv2.remap(im, *maps, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+                             for im in (ink, grid_img))
+            remaps.append(maps)
+            mask = (ink > ink_threshold(ink)).astype(np.uint8) * 255
+            clean = remove_specks(remove_rules(mask, ppm), ppm)
+            baselines = find_rows(clean, ppm_y)
     if not baselines:
         raise DigitizeError("no ECG trace rows found: the image does not look like a printed ECG (or the traces "
                             "are too faint); photograph the whole page, flat and well lit")
@@ -421,4 +451,4 @@ def _read(img: np.ndarray, corners: np.ndarray | None, cfg: DigitizeConfig) -> D
         px_per_mm_x=round(ppm_x, 3), px_per_mm_y=round(ppm_y, 3), grid_found=grid_found, gain_mm_per_mv=gain,
         pulse_found=bool(pulses), sharpness=round(sharp, 3), rows=len(rows), leads=leads, notes=notes)
     record = Record(signal, cfg.fs, record_id="", meta={"source": "digitized", "layout": layout.name})
-    return Digitized(record, quality, page.rgb, rows, placed, rotation, maps)
+    return Digitized(record, quality, page.rgb, rows, placed, rotation, remaps)
