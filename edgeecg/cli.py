@@ -279,7 +279,7 @@ def demo(
     """The main job: train, evaluate per layout, export INT8, photograph, digitize, predict, bench; one report."""
     from edgeecg.demo import DemoConfig, run, summary_rows
 
-    summary = run(DemoConfig(out=out, data=data, quick=quick, seed=seed))
+    summary = run(DemoConfig.sized(quick, out=out, data=data, seed=seed))
     table = Table(title=f"edgeecg demo ({'quick' if quick else 'full'}, data {data})")
     table.add_column("what")
     table.add_column("figure", justify="right")

@@ -23,45 +23,32 @@ LAYOUT_CYCLE = ("3x4+II", "3x4", "6x2", "12x1", "3x4+3", "2x6+II")
 
 @dataclass(frozen=True)
 class DemoConfig:
-    """Sizes of each step; `quick` is about a minute, the default a few minutes on a 2-core CPU."""
+    """Sizes of each step. `DemoConfig.sized(quick=True)` is about a minute and a half on a 2-core CPU, the
+    default a few minutes."""
 
     out: Path = Path("demo-out")
     data: str = "synth"
     quick: bool = False
     seed: int = 0
+    n_train: int = 3000
+    n_eval: int = 800
+    epochs: int = 5
+    baseline_epochs: int = 2
+    n_boot: int = 50
+    photos: int = 9
+    bench_records: int = 500
 
-    @property
-    def n_train(self) -> int:
-        return 1500 if self.quick else 3000
-
-    @property
-    def n_eval(self) -> int:
-        return 200 if self.quick else 800
-
-    @property
-    def epochs(self) -> int:
-        return 2 if self.quick else 5
-
-    @property
-    def n_boot(self) -> int:
-        return 10 if self.quick else 50
+    @classmethod
+    def sized(cls, quick: bool, **kw) -> DemoConfig:
+        if quick:
+            kw = dict(n_train=1500, n_eval=200, epochs=2, baseline_epochs=1, n_boot=10, photos=3,
+                      bench_records=100) | kw
+        return cls(quick=quick, **kw)
 
     @property
     def shipped(self) -> bool:
         """The embedded default model was trained on the simulator: it joins the run on simulated data."""
         return self.data == "synth"
-
-    @property
-    def baseline_epochs(self) -> int:
-        return 1 if self.quick else 2
-
-    @property
-    def photos(self) -> int:
-        return 3 if self.quick else 9
-
-    @property
-    def bench_records(self) -> int:
-        return 100 if self.quick else 500
 
 
 @dataclass

@@ -42,6 +42,8 @@ from edgeecg.record import LEADS, Record, lead_index
 MIN_SHARPNESS = 0.3
 """Below this focus measure (page.sharpness) 1 mm detail is gone: a 200 dpi render blurred with sigma 4 px
 scores 0.20, the worst simulated poor-photo about 0.5, the real images 0.6-1.8."""
+MIN_CONFIDENCE = 0.6
+"""Below this the digitizer refuses rather than return signals nobody should trust."""
 LOOK_ALIKE = {"6x2": "2x6", "6x2-sync": "2x6"}
 """Layouts that print the same page geometry; detection names the first, `--layout` picks the others."""
 
@@ -341,6 +343,10 @@ def _read(img: np.ndarray, corners: np.ndarray | None, cfg: DigitizeConfig) -> D
         raise DigitizeError(f"image is too blurred to read 1 mm detail (focus measure {sharp:.3f} < "
                             f"{MIN_SHARPNESS}); retake the photo in focus and without motion")
     mask = (ink > ink_threshold(ink)).astype(np.uint8) * 255
+    dark = float(np.count_nonzero(mask)) / mask.size
+    if dark > 0.2:  # ECG traces and labels cover a few per cent of a page
+        raise DigitizeError(f"the image does not look like a printed ECG: dark marks cover {dark:.0%} of it (a "
+                            f"page of traces has a few per cent); photograph the ECG page itself")
     angle = skew_angle(cv2.add(grid_img // 2, mask // 2))
     rotation, remaps = None, []
     if abs(angle) >= 0.02:
@@ -445,6 +451,10 @@ def _read(img: np.ndarray, corners: np.ndarray | None, cfg: DigitizeConfig) -> D
     if coverage < 0.5:
         raise DigitizeError(f"only {coverage:.0%} of the printed traces could be followed; the image is too faint, "
                             f"cluttered or not a printed 12-lead ECG")
+    if coverage * image_conf < MIN_CONFIDENCE:
+        found = "; ".join(notes) or "rows, scale or layout uncertain"
+        raise DigitizeError(f"could not read this print reliably (confidence {coverage * image_conf:.2f} < "
+                            f"{MIN_CONFIDENCE}: {found}); retake it flat, in focus and whole, or pass --layout")
     quality = Quality(
         confidence=round(coverage * image_conf, 3), layout=layout.name, layout_detected=cfg.layout == "auto",
         layout_margin=round(margin, 2), page_found=page.found_page, rotation_deg=round(angle, 2),

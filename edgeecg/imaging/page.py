@@ -12,7 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".pdf")
 MIN_SIDE = 400
 """Smallest short side in pixels: a full page at about 50 dpi, where 1 mm is 2 px."""
 WORK_WIDTH = 2400
@@ -39,8 +39,7 @@ def load_image(path: str | Path) -> np.ndarray:
     if not path.is_file():
         raise DigitizeError(f"{path}: no such file")
     if path.suffix.lower() == ".pdf":
-        raise DigitizeError(f"{path}: PDF pages are not read directly; export the page as PNG at 200-300 dpi "
-                            f"(for example `pdftoppm -png -r 200 {path.name} page`) and digitize that")
+        return _pdf_page(path)
     if path.suffix.lower() not in IMAGE_SUFFIXES:
         raise DigitizeError(f"{path}: not an image file ({path.suffix or 'no suffix'}); give a "
                             f"{', '.join(IMAGE_SUFFIXES)} photo or scan")
@@ -49,6 +48,24 @@ def load_image(path: str | Path) -> np.ndarray:
     if img is None:
         raise DigitizeError(f"{path}: the file could not be decoded as an image (damaged or not an image)")
     return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+
+
+def _pdf_page(path: Path, dpi: float = 200.0) -> np.ndarray:
+    """The first page of a PDF as RGB at `dpi` (ECG machines export PDF; pypdfium2, the `pdf` extra)."""
+    try:
+        import pypdfium2
+    except ImportError:
+        raise DigitizeError(f"{path}: reading PDF needs the pdf extra (pip install 'edgeecg[pdf]'), or export the "
+                            f"page as PNG at 200-300 dpi (for example `pdftoppm -png -r 200 {path.name} page`)"
+                            ) from None
+    try:
+        doc = pypdfium2.PdfDocument(str(path))
+    except pypdfium2.PdfiumError as err:
+        raise DigitizeError(f"{path}: not a readable PDF ({err})") from None
+    if len(doc) == 0:
+        raise DigitizeError(f"{path}: the PDF has no pages")
+    page = doc[0].render(scale=dpi / 72.0).to_numpy()
+    return np.ascontiguousarray(page[..., :3][..., ::-1] if page.shape[2] >= 3 else np.repeat(page, 3, axis=2))
 
 
 def check_readable(rgb: np.ndarray) -> np.ndarray:

@@ -29,10 +29,11 @@ class RowTrace:
 
 
 def remove_rules(mask: np.ndarray, px_per_mm: float) -> np.ndarray:
-    """The mask without straight lines longer than 40 mm (grid lines that passed the ink threshold)."""
+    """The mask without straight lines longer than 100 mm (grid lines that passed the ink threshold)."""
     h, w = mask.shape
     small = cv2.resize(mask, (w // 2, h // 2), interpolation=cv2.INTER_AREA)  # at half size: 4x cheaper
-    length = max(8, int(20 * px_per_mm))
+    length = max(8, int(50 * px_per_mm))  # 100 mm at full size: a grid line spans the chart, a trace's
+    # level stretches end at every QRS (a 1 px trace at 72 dpi can run level for 40 mm)
     horiz = cv2.morphologyEx(small, cv2.MORPH_OPEN, np.ones((1, length), np.uint8))
     vert = cv2.morphologyEx(small, cv2.MORPH_OPEN, np.ones((length, 1), np.uint8))
     rules = cv2.resize(cv2.max(horiz, vert), (w, h), interpolation=cv2.INTER_NEAREST)
@@ -42,12 +43,14 @@ def remove_rules(mask: np.ndarray, px_per_mm: float) -> np.ndarray:
 
 
 def remove_specks(mask: np.ndarray, px_per_mm: float) -> np.ndarray:
-    """Drops connected blobs smaller than a 3.5 x 3.5 mm box with few pixels: text, dust, JPEG noise."""
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    """Drops blobs that fit in a 3.5 x 3.5 mm box: text, dust, JPEG noise. Blobs are judged after bridging
+    one-pixel gaps, so a thin trace that the threshold left dotted (72 dpi screenshots) counts as one line."""
+    bridged = cv2.dilate(mask, np.ones((3, 3), np.uint8))
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(bridged, connectivity=8)
     small = 3.5 * px_per_mm
     keep = ~((stats[:, cv2.CC_STAT_WIDTH] < small) & (stats[:, cv2.CC_STAT_HEIGHT] < small))
     keep[0] = False
-    return (keep[labels]).astype(np.uint8) * 255
+    return np.where(keep[labels], mask, 0).astype(np.uint8)
 
 
 def find_rows(mask: np.ndarray, px_per_mm: float, min_coverage: float = 0.4) -> list[float]:

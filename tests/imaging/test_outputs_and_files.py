@@ -37,7 +37,7 @@ def test_unknown_format_is_refused(ecgs, tmp_path):
 
 
 @pytest.mark.parametrize(("name", "content", "reason"), [
-    ("scan.pdf", b"%PDF-1.4", "export the page as PNG"),
+    ("scan.pdf", b"%PDF-1.4", "not a readable PDF"),
     ("notes.txt", b"hello", "not an image file"),
     ("broken.png", b"\x89PNG not really", "could not be decoded"),
 ])
@@ -61,3 +61,40 @@ def test_real_scan_is_digitized_with_a_quality_report():
 def test_real_images_that_cannot_be_read_are_refused_not_guessed(name):
     with pytest.raises(DigitizeError):
         digitize(load_image(REAL / name))
+
+
+def _pdf_with_image(rgb: np.ndarray) -> bytes:
+    """A one-page PDF showing `rgb` as a JPEG, page size = image size at 200 dpi (built by hand)."""
+    import cv2
+
+    ok, jpg = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 92])
+    h, w = rgb.shape[:2]
+    pw, ph = w * 72 / 200, h * 72 / 200
+    content = f"q {pw:.2f} 0 0 {ph:.2f} 0 0 cm /Im0 Do Q".encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {pw:.2f} {ph:.2f}] /Resources << /XObject << /Im0 4 0 R >> >>"
+        f" /Contents 5 0 R >>".encode(),
+        f"<< /Type /XObject /Subtype /Image /Width {w} /Height {h} /ColorSpace /DeviceRGB /BitsPerComponent 8 "
+        f"/Filter /DCTDecode /Length {len(jpg)} >>\nstream\n".encode() + jpg.tobytes() + b"\nendstream",
+        f"<< /Length {len(content)} >>\nstream\n".encode() + content + b"\nendstream",
+    ]
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for i, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += f"{i} 0 obj\n".encode() + body + b"\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    return bytes(out)
+
+
+def test_pdf_page_is_read_and_digitized(ecgs, tmp_path):
+    shot = render(ecgs[1], "3x4+II")
+    path = tmp_path / "ecg.pdf"
+    path.write_bytes(_pdf_with_image(shot.image))
+    page = load_image(path)
+    assert abs(page.shape[1] - shot.image.shape[1]) <= 2 and page.dtype == np.uint8
+    assert digitize(page).quality.layout == "3x4+II"
