@@ -9,6 +9,7 @@ samples at their true time, NaN elsewhere. numpy + OpenCV only.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from itertools import permutations
 
 import cv2
 import numpy as np
@@ -126,10 +127,14 @@ class Digitized:
 
 
 def _row_orders(layout: Layout) -> list[tuple[tuple[Cell, ...], ...]]:
-    """The layout's rows top to bottom, with rhythm strips below (usual) and, if any, above."""
-    orders = [layout.rows]
-    if layout.rhythm:
-        orders.append(layout.rows[len(layout.grid):] + layout.grid)
+    """The layout's rows top to bottom: rhythm strips below (usual) or above, in any order (machines differ:
+    3x4+3 prints II, V1, V5 or V1, II, V5); the rhythm strips' repeats of grid cells tell which is which."""
+    strips = layout.rows[len(layout.grid):]
+    if not strips:
+        return [layout.rows]
+    orders = []
+    for perm in permutations(strips):
+        orders += [layout.grid + perm, perm + layout.grid]
     return orders
 
 
@@ -344,7 +349,7 @@ def _read(img: np.ndarray, corners: np.ndarray | None, cfg: DigitizeConfig) -> D
                             f"{MIN_SHARPNESS}); retake the photo in focus and without motion")
     mask = (ink > ink_threshold(ink)).astype(np.uint8) * 255
     dark = float(np.count_nonzero(mask)) / mask.size
-    if dark > 0.2:  # ECG traces and labels cover a few per cent of a page
+    if dark > 0.1:  # ECG traces and labels cover a few per cent of a page (uniform noise: 14 %)
         raise DigitizeError(f"the image does not look like a printed ECG: dark marks cover {dark:.0%} of it (a "
                             f"page of traces has a few per cent); photograph the ECG page itself")
     angle = skew_angle(cv2.add(grid_img // 2, mask // 2))
@@ -375,6 +380,11 @@ def _read(img: np.ndarray, corners: np.ndarray | None, cfg: DigitizeConfig) -> D
             mask = (ink > ink_threshold(ink)).astype(np.uint8) * 255
             clean = remove_specks(remove_rules(mask, ppm), ppm)
             baselines = find_rows(clean, ppm_y)
+    if grid_found and len(baselines) > 1:  # a line of header text is long and dark too, but not on the grid
+        band = int(3 * ppm_y)
+        paper = [float(grid_img[max(0, int(b) - band): int(b) + band][mask[max(0, int(b) - band): int(b) + band]
+                                                                         == 0].mean()) for b in baselines]
+        baselines = [b for b, g in zip(baselines, paper, strict=True) if g >= 0.3 * float(np.median(paper))]
     if not baselines:
         raise DigitizeError("no ECG trace rows found: the image does not look like a printed ECG (or the traces "
                             "are too faint); photograph the whole page, flat and well lit")
