@@ -397,7 +397,9 @@ def _read(img: np.ndarray, corners: np.ndarray | None, cfg: DigitizeConfig) -> D
         rows.append(trace_row(clean, ink, base, int(top), int(bottom), lw, ppm_y))
 
     pulses = [p for p in (pulse_shape(clean, r, ppm_y) for r in rows) if p]
+    scale_conf = 1.0 if grid_found else 0.6  # from the page width: a guess
     if pulses and not grid_found:
+        scale_conf = 0.85
         ppm_x = ppm_y = float(np.median([w for _, w in pulses])) / (0.2 * cfg.speed)
         notes[-1] = "no ECG grid found: scale taken from the calibration pulse (200 ms wide)"
     sec_px = cfg.speed * ppm_x
@@ -450,7 +452,7 @@ def _read(img: np.ndarray, corners: np.ndarray | None, cfg: DigitizeConfig) -> D
         a, b = int(np.ceil(cell.start * cfg.fs - 1e-6)), int(np.ceil(cell.end * cfg.fs - 1e-6))
         shown[lead_index(cell.lead), max(a, 0):min(b, n)] = True
     ambiguous = float(np.mean([r.ambiguous for r in rows]))
-    image_conf = (1.0 if grid_found else 0.6) * (1.0 if pulses or cfg.gain else 0.85) * (1.0 - min(0.5, ambiguous))
+    image_conf = scale_conf * (1.0 if pulses or cfg.gain else 0.85) * (1.0 - min(0.5, ambiguous))
     leads = []
     for i, name in enumerate(LEADS):
         if not shown[i].any():
