@@ -146,7 +146,8 @@ def run(profile: DeviceProfile, models: list[Path], reference: Path | None, n_te
             raise RecordError(f"{rt.path}: labels or tokenizer differ from {runtimes[0].path}; bench one model's "
                               "exports together")
     signals, labels = test_records(n_test, seed, tok.fs, tok.duration, data)
-    latency_set = masked(signals[:64], condition_masks("random", 64, tok.fs, signals.shape[-1], seed))
+    k = min(64, len(signals))
+    latency_set = masked(signals[:k], condition_masks("random", k, tok.fs, signals.shape[-1], seed))
     reports: list[ModelReport] = []
     ctx = get_context("spawn")
     with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:

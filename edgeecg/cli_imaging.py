@@ -11,28 +11,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from edgeecg.data.sources import sample_records
+
 console = Console()
-
-
-def _records(source: str, n: int, seed: int):
-    """Records from `synth`, `ptbxl:DIR`, `wfdb:DIR`, a .hea/.csv file; each padded to 10 s."""
-    from edgeecg.predict import load_input
-
-    if source == "synth":
-        from edgeecg.data.synth import SynthConfig, simulate
-
-        return simulate(n, SynthConfig(fs=100.0), seed=seed).records()
-    kind, _, path = source.partition(":")
-    if kind == "ptbxl" and path:
-        from edgeecg.data.ptbxl import PtbxlIndex
-
-        index = PtbxlIndex.load(path)
-        return [index.read_record(i, 100) for i in range(min(n, len(index.rows)))]
-    if kind == "wfdb" and path:
-        from edgeecg.data.wfdb_io import find_records, read_wfdb
-
-        return [read_wfdb(p) for p in find_records(path)[:n]]
-    return [load_input(Path(source))]
 
 
 def render(
@@ -57,7 +38,7 @@ def render(
 
     cfg = RenderConfig(paper=paper, dpi=dpi, grid=grid, gain=gain, speed=speed)
     out.mkdir(parents=True, exist_ok=True)
-    for i, rec in enumerate(_records(source, n, seed)):
+    for i, rec in enumerate(sample_records(source, n, seed)):
         shot = draw(rec.fit(10.0), layout, cfg)
         if severity != "none":
             shot = capture(shot, severity, seed=seed * 1000 + i)
@@ -115,7 +96,7 @@ def bench_digitize(
     """Render -> capture -> digitize -> SNR per source, layout and severity; layout detection; time; memory."""
     from edgeecg.imaging import bench
 
-    sources = {spec.split(":")[0]: _records(spec, n, seed) for spec in (data or ["synth"])}
+    sources = {spec.split(":")[0]: sample_records(spec, n, seed) for spec in (data or ["synth"])}
     severities = tuple(s.strip() for s in severity.split(","))
     results = bench.run(sources, severities=severities, seed=seed)
     memory = _peak_memory(sources, seed)

@@ -15,8 +15,6 @@ from pathlib import Path
 
 import numpy as np
 
-from edgeecg.record import Record
-
 SEVERITY_CYCLE = ("scan", "photo", "poor-photo")
 LAYOUT_CYCLE = ("3x4+II", "3x4", "6x2", "12x1", "3x4+3", "2x6+II")
 
@@ -41,7 +39,7 @@ class DemoConfig:
     @classmethod
     def sized(cls, quick: bool, **kw) -> DemoConfig:
         if quick:
-            kw = dict(n_train=1500, n_eval=200, epochs=2, baseline_epochs=1, n_boot=10, photos=3,
+            kw = dict(n_train=1000, n_eval=120, epochs=2, baseline_epochs=1, n_boot=10, photos=3,
                       bench_records=100) | kw
         return cls(quick=quick, **kw)
 
@@ -111,18 +109,9 @@ def _export(cfg: DemoConfig, patch: Path) -> dict:
     return export(ExportConfig(checkpoint=patch, out=cfg.out / "export", int8=True), progress=_say)
 
 
-def _test_records(cfg: DemoConfig) -> list[Record]:
-    if cfg.data == "synth":
-        from edgeecg.data.synth import SynthConfig, simulate
-
-        return simulate(cfg.photos, SynthConfig(fs=100.0), seed=cfg.seed + 999).records()
-    from edgeecg.cli_imaging import _records
-
-    return _records(cfg.data, cfg.photos, cfg.seed)
-
-
 def _photos(cfg: DemoConfig, model: Path) -> list[PhotoResult]:
     """Test records printed, captured, digitized and predicted from, as a user's photos would be."""
+    from edgeecg.data.sources import sample_records
     from edgeecg.imaging.capture import capture
     from edgeecg.imaging.digitize import DigitizeConfig, digitize
     from edgeecg.imaging.outputs import write_png
@@ -137,7 +126,8 @@ def _photos(cfg: DemoConfig, model: Path) -> list[PhotoResult]:
     folder.mkdir(parents=True, exist_ok=True)
     runtime = Runtime(model)
     results = []
-    for i, rec in enumerate(_test_records(cfg)):
+    # simulated test records come from another seed than the training set
+    for i, rec in enumerate(sample_records(cfg.data, cfg.photos, cfg.seed + 999)):
         layout, severity = LAYOUT_CYCLE[i % len(LAYOUT_CYCLE)], SEVERITY_CYCLE[i % len(SEVERITY_CYCLE)]
         shot = capture(render(rec.fit(10.0), layout), severity, seed=cfg.seed + i)
         path = write_png(folder / f"{i:02d}-{layout}-{severity}.png", shot.image)
@@ -173,7 +163,8 @@ def _device(cfg: DemoConfig, export_dir: Path, patch: Path) -> tuple[list, dict]
         profile = replace(profile, min_runs=30, min_seconds=0.3, warmup=5)
     _say(f"device runner: profile {profile.name}, latency and AUROC parity on {cfg.bench_records} records")
     models = [export_dir / MODEL_FILES["fp32"], export_dir / MODEL_FILES["int8"]]
-    reports, verdict = bench.run(profile, models, patch, cfg.bench_records, data="synth", progress=_say)
+    data = "synth" if cfg.shipped else cfg.data  # parity on held-out records of the model's own data
+    reports, verdict = bench.run(profile, models, patch, cfg.bench_records, data=data, progress=_say)
     bench.write_reports(reports, verdict, cfg.out / "bench")
     return reports, verdict
 
@@ -245,24 +236,24 @@ def summary_rows(summary: dict) -> list[tuple[str, str]]:
     rows = []
     auroc = summary["auroc_per_layout"]
     models = [m for m in auroc if m.startswith("patchecg")] + ["baseline (zero fill)", "baseline (interp fill)"]
-    names = " | ".join(m.replace("patchecg", "PatchECG").replace(" fill)", ")") for m in models)
+    names = " / ".join(m.replace("patchecg", "PatchECG").replace(" fill)", ")") for m in models)
     for layout in ("12x1", "3x4+II", "3x4", "6x2", "random"):
-        rows.append((f"macro AUROC {layout}", " | ".join(f"{auroc[m].get(layout, float('nan')):.3f}"
+        rows.append((f"macro AUROC {layout}", " / ".join(f"{auroc[m].get(layout, float('nan')):.3f}"
                                                       for m in models if m in auroc)))
     rows.insert(0, ("models (AUROC columns)", names))
     ex = summary["export"]
-    rows.append(("demo export: INT8 size vs FP32, max |prob diff| vs torch; FP32 max |logit diff|",
+    rows.append(("demo export: INT8 size vs FP32, max abs prob diff vs torch; FP32 max abs logit diff",
                  f"{ex['int8_size_vs_fp32']:.0%}, {ex['int8_max_abs_prob_diff_vs_torch']:.3f}; "
                  f"{ex['fp32_max_abs_logit_diff_vs_torch']:.1e}"))
     i8 = summary["int8"]
-    rows.append(("device runner INT8 vs FP32: size, max AUROC drop, max |prob diff|",
+    rows.append(("device runner INT8 vs FP32: size, max AUROC drop, max abs prob diff",
                  f"{i8['size_vs_fp32']:.0%}, {i8['max_delta_auroc']:+.4f}, {i8['max_abs_prob_diff']:.3f}"))
     rows.append(("latency batch 1, end to end p50 (ms)",
                  ", ".join(f"{k} {v:.2f}" for k, v in summary["latency_ms_batch1"].items())))
     rows.append(("device gate (x86-cpu profile)", "passed" if summary["gate_passed"] else "FAILED"))
     snr = summary["digitizer_median_snr_db"]
-    rows.append(("digitizer median SNR: scan | photo | poor-photo (dB)",
-                 " | ".join("-" if snr[s] is None else f"{snr[s]:.1f}" for s in SEVERITY_CYCLE)))
+    rows.append(("digitizer median SNR: scan / photo / poor-photo (dB)",
+                 " / ".join("-" if snr[s] is None else f"{snr[s]:.1f}" for s in SEVERITY_CYCLE)))
     ok = sum(1 for p in summary["photos"] if not p["error"])
     rows.append(("photos predicted from", f"{ok} of {len(summary['photos'])}"))
     stages = ", ".join(f"{k} {v:.0f}" for k, v in summary.get("stage_seconds", {}).items())

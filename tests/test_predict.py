@@ -60,3 +60,17 @@ def test_photo_gives_findings_quality_and_an_annotated_page(tmp_path: Path) -> N
     assert saved["quality"]["layout"] == "3x4+II" and saved["quality"]["confidence"] > 0.5
     assert (tmp_path / "out" / "photo.annotated.png").stat().st_size > 10_000
     assert len(saved["probabilities"]) == 17
+
+
+def test_photo_prediction_never_imports_torch() -> None:
+    """The device path (digitizer + runtime) must run where torch is not installed."""
+    import subprocess
+    import sys
+
+    fixture = Path(__file__).parent / "fixtures" / "real-images" / "ecg00001.png"
+    code = ("import sys; from pathlib import Path; from edgeecg.runtime import Runtime; "
+            "from edgeecg.models import default_model; from edgeecg.predict import predict_one; "
+            f"r = predict_one(Runtime(default_model('int8')), Path({str(fixture)!r}), 0.5); "
+            "assert r.ok, r.error; assert 'torch' not in sys.modules, 'torch was imported'")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edgeecg.record import RecordError
+from edgeecg.record import Record, RecordError
 from edgeecg.tokens import TokenizerConfig, fit_length, resample
 
 
@@ -116,3 +116,25 @@ def _load_wfdb(folder: Path, tok: TokenizerConfig, min_count: int = 2) -> DataSp
     part = _split_by_hash([r.record_id for r in records])
     return DataSplits(*_splits(signals, labels, part), names, tok.fs,
                       f"WFDB folder {folder} ({len(records)} records)", _digest(labels, signals[:20]))
+
+
+def sample_records(source: str, n: int, seed: int = 0) -> list[Record]:
+    """Up to `n` whole records from `synth` (100 Hz), `ptbxl:DIR`, `wfdb:DIR` or one .hea/.csv file: what the
+    renderer prints and the digitizer bench reads back (training uses `load_source`, which tokenizes)."""
+    from edgeecg.predict import load_input
+
+    if source == "synth":
+        from edgeecg.data.synth import SynthConfig, simulate
+
+        return simulate(n, SynthConfig(fs=100.0), seed=seed).records()
+    kind, _, path = source.partition(":")
+    if kind == "ptbxl" and path:
+        from edgeecg.data.ptbxl import PtbxlIndex
+
+        index = PtbxlIndex.load(path)
+        return [index.read_record(i, 100) for i in range(min(n, len(index.rows)))]
+    if kind == "wfdb" and path:
+        from edgeecg.data.wfdb_io import find_records, read_wfdb
+
+        return [read_wfdb(p) for p in find_records(path)[:n]]
+    return [load_input(Path(source))]
