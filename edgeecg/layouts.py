@@ -194,7 +194,7 @@ def load_toml(path: str | Path) -> Layout:
         raise LayoutError(f"layout file {path}: {err}") from None
 
 
-def _sample_bounds(start: float, end: float, fs: float) -> tuple[int, int]:
+def sample_bounds(start: float, end: float, fs: float) -> tuple[int, int]:
     """Sample indices [a, b) whose times k/fs lie in [start, end); robust to float rounding."""
     return math.ceil(start * fs - 1e-6), math.ceil(end * fs - 1e-6)
 
@@ -204,7 +204,7 @@ def observed_mask(layout: Layout | str, fs: float, n_samples: int) -> np.ndarray
     layout = get_layout(layout)
     mask = np.zeros((len(LEADS), n_samples), dtype=bool)
     for cell in layout.cells:
-        a, b = _sample_bounds(cell.start, cell.end, fs)
+        a, b = sample_bounds(cell.start, cell.end, fs)
         mask[lead_index(cell.lead), max(a, 0):min(b, n_samples)] = True
     return mask
 

@@ -16,9 +16,9 @@ from dataclasses import asdict, dataclass
 from multiprocessing import get_context
 from pathlib import Path
 
+from edgeecg.imaging.page import IMAGE_SUFFIXES
 from edgeecg.record import Record, RecordError
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".pdf")
 RECORD_SUFFIXES = (".hea", ".csv")
 AF_LABELS = ("AFIB", "AF")
 

@@ -37,7 +37,7 @@ from edgeecg.imaging.trace import (
     tick_x,
     trace_row,
 )
-from edgeecg.layouts import LAYOUTS, Cell, Layout, get_layout, paper_starts
+from edgeecg.layouts import LAYOUTS, Cell, Layout, get_layout, observed_mask, paper_starts, sample_bounds
 from edgeecg.record import LEADS, Record, lead_index
 
 MIN_SHARPNESS = 0.3
@@ -122,8 +122,22 @@ class Digitized:
             img = cv2.warpAffine(img, self.rotation, (img.shape[1], img.shape[0]), flags=cv2.INTER_LINEAR,
                                  borderMode=cv2.BORDER_REPLICATE)
         for maps in self.remaps:
-            img = cv2.remap(img, *maps, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            img = _remap_all(maps, img)[0]
         return img
+
+
+def _ink_mask(ink: np.ndarray) -> np.ndarray:
+    """uint8 mask (255 = trace ink) at the image's own Otsu level; redone after every resampling of `ink`."""
+    return (ink > ink_threshold(ink)).astype(np.uint8) * 255
+
+
+def _near_ink(mask: np.ndarray) -> np.ndarray:
+    """bool: ink and its 1-pixel fringe, blanked before reading the grid (anti-aliased trace edges are not grid)."""
+    return cv2.dilate(mask, np.ones((3, 3), np.uint8)) > 0
+
+
+def _remap_all(maps: tuple[np.ndarray, np.ndarray], *images: np.ndarray) -> list[np.ndarray]:
+    return [cv2.remap(im, *maps, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE) for im in images]
 
 
 def _row_orders(layout: Layout) -> list[tuple[tuple[Cell, ...], ...]]:
@@ -218,8 +232,8 @@ def _duplicate_agreement(rows: list[RowTrace], order: tuple[tuple[Cell, ...], ..
 
 
 def _refine_origin(ink: np.ndarray, rows: list[RowTrace], order: tuple[tuple[Cell, ...], ...], x0: float,
-                   sec_px: float, ppm: float, fit_scale: bool) -> tuple[float, float, str]:
-    """(time-zero column, px per second, what set them): separator ticks at cell boundaries where the print
+                   sec_px: float, ppm: float, fit_scale: bool) -> tuple[float, float]:
+    """(time-zero column, px per second): separator ticks at cell boundaries where the print
     has them, else the trace ends. Ticks at times 4 s or more apart (or any two, without a grid) also fit the
     px/s scale: over 1000 px they beat a grid pitch measured through a photo's residual perspective."""
     pos_x = []
@@ -230,24 +244,24 @@ def _refine_origin(ink: np.ndarray, rows: list[RowTrace], order: tuple[tuple[Cel
             if x is not None:
                 pos_x.append((pos, x))
     if len(pos_x) < 2:
-        return x0, sec_px, "trace ends"
+        return x0, sec_px
     pos, xs = np.array(pos_x).T
     offsets = xs - pos * sec_px
     agree = np.abs(offsets - np.median(offsets)) < 0.5 * ppm  # ticks agree; a QRS mistaken for one does not
     if agree.sum() < 2:
-        return x0, sec_px, "trace ends"
+        return x0, sec_px
     pos, xs = pos[agree], xs[agree]
     if (fit_scale or np.ptp(pos) >= 4.0) and np.ptp(pos) > 0:  # ticks 4 s apart pin the scale to 0.1 %
         slope, icpt = np.polyfit(pos, xs, 1)
         if abs(slope / sec_px - 1) < 0.05:
-            return float(icpt), float(slope), "separator ticks (time and scale)"
-    return float(np.median(xs - pos * sec_px)), sec_px, "separator ticks"
+            return float(icpt), float(slope)
+    return float(np.median(xs - pos * sec_px)), sec_px
 
 
 def _align_rows(grid_img: np.ndarray, mask: np.ndarray, baselines: list[float], ppm: float
                 ) -> tuple[np.ndarray, np.ndarray] | None:
     """Remap maps that line every row's vertical grid lines up with the middle row's (see row_alignment)."""
-    shifts = gridscale.row_alignment(grid_img, cv2.dilate(mask, np.ones((3, 3), np.uint8)) > 0, baselines, ppm)
+    shifts = gridscale.row_alignment(grid_img, _near_ink(mask), baselines, ppm)
     h, w = grid_img.shape
     if shifts is None:
         return None
@@ -275,7 +289,7 @@ def _given_layout(name: str, n_rows: int) -> tuple[Layout, tuple[tuple[Cell, ...
 def _scale(width: int, grid_img: np.ndarray, mask: np.ndarray, found_page: bool
            ) -> tuple[float, float, bool, list[str]]:
     prior = width / 297.0
-    sx, sy = gridscale.measure(grid_img, cv2.dilate(mask, np.ones((3, 3), np.uint8)) > 0, prior)
+    sx, sy = gridscale.measure(grid_img, _near_ink(mask), prior)
     notes = []
     if sx and sy and 0.85 < sx.px_per_mm / sy.px_per_mm < 1.15:
         return sx.px_per_mm, sy.px_per_mm, True, notes
@@ -291,8 +305,7 @@ def _scale(width: int, grid_img: np.ndarray, mask: np.ndarray, found_page: bool
 def _cell_values(row: RowTrace, cell: Cell, xa: float, sec_px: float, mv_px: float, fs: float,
                  baseline: float, margin: float) -> tuple[np.ndarray, np.ndarray]:
     """(sample indices, mV values) of the cell printed from column xa, read at the sample times."""
-    a, b = int(np.ceil(cell.start * fs - 1e-6)), int(np.ceil(cell.end * fs - 1e-6))
-    k = np.arange(a, b)
+    k = np.arange(*sample_bounds(cell.start, cell.end, fs))
     x = xa + (k / fs - cell.start) * sec_px
     y = row.y
     if row.px.size < 2:
@@ -347,7 +360,7 @@ def _read(img: np.ndarray, corners: np.ndarray | None, cfg: DigitizeConfig) -> D
     if sharp < MIN_SHARPNESS:
         raise DigitizeError(f"image is too blurred to read 1 mm detail (focus measure {sharp:.3f} < "
                             f"{MIN_SHARPNESS}); retake the photo in focus and without motion")
-    mask = (ink > ink_threshold(ink)).astype(np.uint8) * 255
+    mask = _ink_mask(ink)
     dark = float(np.count_nonzero(mask)) / mask.size
     if dark > 0.1:  # ECG traces and labels cover a few per cent of a page (uniform noise: 14 %)
         raise DigitizeError(f"the image does not look like a printed ECG: dark marks cover {dark:.0%} of it (a "
@@ -357,15 +370,14 @@ def _read(img: np.ndarray, corners: np.ndarray | None, cfg: DigitizeConfig) -> D
     if abs(angle) >= 0.02:
         ink, rotation = rotate(ink, angle)
         grid_img, _ = rotate(grid_img, angle)
-        mask = (ink > ink_threshold(ink)).astype(np.uint8) * 255
+        mask = _ink_mask(ink)
     if page.found_page:  # a flattened photo can keep some perspective: even out the grid pitch
-        maps = gridscale.uniform_maps(grid_img, cv2.dilate(mask, np.ones((3, 3), np.uint8)) > 0,
+        maps = gridscale.uniform_maps(grid_img, _near_ink(mask),
                                       ink.shape[1] / 297.0)
         if maps is not None:
-            ink, grid_img = (cv2.remap(im, *maps, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-                             for im in (ink, grid_img))
+            ink, grid_img = _remap_all(maps, ink, grid_img)
             remaps.append(maps)
-            mask = (ink > ink_threshold(ink)).astype(np.uint8) * 255
+            mask = _ink_mask(ink)
     ppm_x, ppm_y, grid_found, scale_notes = _scale(ink.shape[1], grid_img, mask, page.found_page)
     notes += scale_notes
     ppm = (ppm_x + ppm_y) / 2
@@ -374,10 +386,9 @@ def _read(img: np.ndarray, corners: np.ndarray | None, cfg: DigitizeConfig) -> D
     if baselines and grid_found and page.found_page:
         maps = _align_rows(grid_img, mask, baselines, ppm_x)
         if maps is not None:
-            ink, grid_img = (cv2.remap(im, *maps, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-                             for im in (ink, grid_img))
+            ink, grid_img = _remap_all(maps, ink, grid_img)
             remaps.append(maps)
-            mask = (ink > ink_threshold(ink)).astype(np.uint8) * 255
+            mask = _ink_mask(ink)
             clean = remove_specks(remove_rules(mask, ppm), ppm)
             baselines = find_rows(clean, ppm_y)
     if grid_found and len(baselines) > 1:  # a line of header text is long and dark too, but not on the grid
@@ -428,7 +439,7 @@ def _read(img: np.ndarray, corners: np.ndarray | None, cfg: DigitizeConfig) -> D
     else:
         layout, order = _given_layout(cfg.layout, len(rows))
         margin = float("nan")
-    x0, sec_px, anchor = _refine_origin(ink, rows, order, x0, sec_px, ppm_x, fit_scale=not grid_found)
+    x0, sec_px = _refine_origin(ink, rows, order, x0, sec_px, ppm_x, fit_scale=not grid_found)
 
     n = int(round(cfg.duration * cfg.fs))
     signal = np.full((len(LEADS), n), np.nan, np.float32)
@@ -447,10 +458,7 @@ def _read(img: np.ndarray, corners: np.ndarray | None, cfg: DigitizeConfig) -> D
             signal[lead, k[keep]] = np.where(np.isnan(current), vals[keep], current)
             placed.append(PlacedCell(LEADS[lead], cell.start, cell.end, r_idx, xa, xb, base))
 
-    shown = np.zeros_like(signal, dtype=bool)
-    for cell in (c for row in order for c in row):
-        a, b = int(np.ceil(cell.start * cfg.fs - 1e-6)), int(np.ceil(cell.end * cfg.fs - 1e-6))
-        shown[lead_index(cell.lead), max(a, 0):min(b, n)] = True
+    shown = observed_mask(layout, cfg.fs, n)
     ambiguous = float(np.mean([r.ambiguous for r in rows]))
     image_conf = scale_conf * (1.0 if pulses or cfg.gain else 0.85) * (1.0 - min(0.5, ambiguous))
     leads = []

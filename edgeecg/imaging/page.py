@@ -29,8 +29,6 @@ class Page:
 
     rgb: np.ndarray
     found_page: bool
-    homography: np.ndarray  # input image px -> page px
-    rotation_deg: float = 0.0
 
 
 def load_image(path: str | Path) -> np.ndarray:
@@ -187,9 +185,8 @@ def rectify(rgb: np.ndarray, corners: np.ndarray | None) -> Page:
         h, w = rgb.shape[:2]
         if w > WORK_WIDTH:
             f = WORK_WIDTH / w
-            hom = np.diag([f, f, 1.0])
-            return Page(cv2.resize(rgb, (WORK_WIDTH, int(round(h * f))), interpolation=cv2.INTER_AREA), False, hom)
-        return Page(rgb, False, np.eye(3))
+            return Page(cv2.resize(rgb, (WORK_WIDTH, int(round(h * f))), interpolation=cv2.INTER_AREA), False)
+        return Page(rgb, False)
     tl, tr, br, bl = corners
     width = max(np.linalg.norm(tr - tl), np.linalg.norm(br - bl))
     height = max(np.linalg.norm(bl - tl), np.linalg.norm(br - tr))
@@ -198,7 +195,7 @@ def rectify(rgb: np.ndarray, corners: np.ndarray | None) -> Page:
     dst = np.array([[0, 0], [out_w - 1, 0], [out_w - 1, out_h - 1], [0, out_h - 1]], np.float32)
     hom = cv2.getPerspectiveTransform(corners.astype(np.float32), dst)
     flat = cv2.warpPerspective(rgb, hom, (out_w, out_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    return Page(flat, True, hom)
+    return Page(flat, True)
 
 
 def darkness(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

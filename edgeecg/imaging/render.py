@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from edgeecg.layouts import Layout, apply, get_layout, paper_starts
+from edgeecg.layouts import Layout, apply, get_layout, paper_starts, sample_bounds
 from edgeecg.record import LEADS, Record, lead_index
 
 PAPERS: dict[str, tuple[float, float]] = {"a4": (297.0, 210.0), "letter": (279.4, 215.9)}
@@ -194,7 +194,7 @@ def render(record: Record, layout: Layout | str, config: RenderConfig | None = N
             _polyline(page, xs, ys, colour, line_px)
         for cell, pos in zip(row, paper_starts(row), strict=True):
             lead = lead_index(cell.lead)
-            a, b = int(np.ceil(cell.start * fs - 1e-6)), int(np.ceil(cell.end * fs - 1e-6))
+            a, b = sample_bounds(cell.start, cell.end, fs)
             # The pen runs to the cell's end time, holding the last sample, as a paper recorder does.
             t = np.append(np.arange(a, min(b, n)) / fs, min(cell.end, n / fs))
             vals = record.signal[lead, a:min(b, n)].astype(np.float64)
