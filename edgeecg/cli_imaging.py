@@ -65,9 +65,14 @@ def digitize(
     """Signals from a photo or scan: CSV/NPZ/WFDB, a quality report and a debug overlay PNG."""
     from edgeecg.imaging.digitize import DigitizeConfig
     from edgeecg.imaging.digitize import digitize as run
-    from edgeecg.imaging.outputs import save
+    from edgeecg.imaging.outputs import FORMATS, save
     from edgeecg.imaging.page import load_image
 
+    wanted = tuple(f.strip() for f in formats.split(",") if f.strip())
+    unknown = sorted(set(wanted) - set(FORMATS))
+    if unknown:  # before the work, not after it
+        raise typer.BadParameter(f"unknown format(s) {', '.join(unknown)}; choose from {', '.join(FORMATS)}",
+                                 param_hint="--format")
     result = run(load_image(image), DigitizeConfig(layout=layout, fs=fs, speed=speed, gain=gain))
     q = result.quality
     table = Table(title=f"{image.name}: layout {q.layout}, confidence {q.confidence:.2f}")
@@ -82,7 +87,7 @@ def digitize(
     for note in q.notes:
         console.print(f"[yellow]note:[/] {note}")
     target = out or image.parent / f"{image.stem}-digitized"
-    for path in save(result, target, image.stem, tuple(f.strip() for f in formats.split(",") if f.strip())):
+    for path in save(result, target, image.stem, wanted):
         console.print(f"wrote {path}")
 
 

@@ -98,3 +98,13 @@ def test_pdf_page_is_read_and_digitized(ecgs, tmp_path):
     page = load_image(path)
     assert abs(page.shape[1] - shot.image.shape[1]) <= 2 and page.dtype == np.uint8
     assert digitize(page).quality.layout == "3x4+II"
+
+
+def test_cli_refuses_an_unknown_format_before_digitizing(tmp_path):
+    from typer.testing import CliRunner
+
+    from edgeecg.cli import app
+
+    done = CliRunner().invoke(app, ["digitize", str(REAL / "ecg00001.png"), "--format", "xlsx",
+                                    "--out", str(tmp_path / "out")])
+    assert done.exit_code == 2 and "xlsx" in done.output and not (tmp_path / "out").exists()
