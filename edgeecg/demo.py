@@ -21,7 +21,7 @@ LAYOUT_CYCLE = ("3x4+II", "3x4", "6x2", "12x1", "3x4+3", "2x6+II")
 
 @dataclass(frozen=True)
 class DemoConfig:
-    """Sizes of each step. `DemoConfig.sized(quick=True)` is about a minute and a half on a 2-core CPU, the
+    """Sizes of each step. `DemoConfig.sized(quick=True)` takes about 70 s on a 2-core CPU, the
     default a few minutes."""
 
     out: Path = Path("demo-out")
