@@ -191,6 +191,9 @@ def train(
     max_minutes: Annotated[float | None, typer.Option(help="Stop after this many minutes.")] = None,
     mask_mix: Annotated[str, typer.Option(help="Shares of printed layouts, random blackouts and both "
                                                "combined; the rest trains on full signals.")] = "0.4,0.3,0.2",
+    distill: Annotated[float, typer.Option(min=0.0, help="Weight of self-distillation: the masked view learns "
+                                                         "the model's own answer on the whole record (0 = off).")
+                       ] = 0.0,
 ) -> None:
     """Masked training of PatchECG (or the baseline); writes safetensors + JSON checkpoints to OUT."""
     from edgeecg.layouts import MaskMix
@@ -210,7 +213,7 @@ def train(
     cfg = TrainConfig(**{**defaults, "data": data, "model": model, "out": str(out),
                          "seed": seed, "n_train": n_train, "n_eval": n_eval, "patience": patience,
                          "augment": augment, "resume": resume, "max_minutes": max_minutes,
-                         "mask_mix": _mask_mix(mask_mix, MaskMix), **overrides})
+                         "distill": distill, "mask_mix": _mask_mix(mask_mix, MaskMix), **overrides})
     result = run(cfg)
     console.print(f"[green]trained[/] {model} in {result.seconds:.0f} s ({result.epochs_run} epochs): best "
                   f"validation score (macro AUROC) {result.best_val_score:.4f}; checkpoint {result.out}")

@@ -2,7 +2,9 @@
 
 Each batch draws fresh observed masks (`layouts.MaskMix`: printed layouts, random per-lead blackouts, both,
 or the full signal) after optional amplitude, baseline and noise augmentation, then goes through the same
-tokenizer as the device. The baseline trains on complete signals, as the paper's baselines did.
+tokenizer as the device. With `distill > 0` the model also sees each record whole, without gradient, and the
+masked view is pulled towards that prediction (self-distillation): what a print hides should change the
+answer as little as the evidence allows. The baseline trains on complete signals, as the paper's baselines did.
 
 Under `torchrun` the same command trains with DistributedDataParallel: each rank takes a disjoint shard of
 every epoch's permutation (a distributed sampler), gradients are averaged, weights stay identical.
@@ -58,6 +60,7 @@ class TrainConfig:
     amp: bool = True
     progress: bool = True
     max_minutes: float | None = None
+    distill: float = 0.0     # weight of the full-view consistency loss (0 = off); see `_distill_loss`
 
     @classmethod
     def preset_defaults(cls, preset: str) -> dict:
@@ -194,12 +197,14 @@ def train(cfg: TrainConfig, tok: TokenizerConfig | None = None, splits: DataSpli
             losses = []
             perm = np.random.default_rng([cfg.seed, epoch]).permutation(n_train)
             seen = perm[rank::world][:per_rank]
-            for x, y in _batches(splits, seen, cfg, tok, rng, steps_per_epoch):
+            for x, whole, y in _batches(splits, seen, cfg, tok, rng, steps_per_epoch):
                 y = torch.from_numpy(y).to(device)
                 with torch.autocast(device.type, enabled=use_amp):
                     logits = model(*model_inputs(cfg.model, x, splits.fs, tok, "zero", device))
                     loss = (focal_loss(logits.float(), y, cfg.focal_gamma) if cfg.loss == "focal"
                             else F.binary_cross_entropy_with_logits(logits.float(), y))
+                    if whole is not None:
+                        loss = loss + cfg.distill * _distill_loss(model, logits, whole, splits.fs, tok, device)
                 opt.zero_grad(set_to_none=True)
                 scaler.scale(loss).backward()
                 scaler.unscale_(opt)
@@ -241,10 +246,23 @@ def validate(model: nn.Module, kind: str, signals: np.ndarray, labels: np.ndarra
     return {"macro_auroc": auroc, "loss": loss, "score": auroc if math.isfinite(auroc) else -loss}
 
 
+def _distill_loss(model: nn.Module, logits: torch.Tensor, whole: np.ndarray, fs: float, tok: TokenizerConfig,
+                  device: torch.device) -> torch.Tensor:
+    """BCE of the masked view's logits against the model's own (detached) probabilities on the whole record.
+
+    Only the masked view gets the gradient, so the full-signal answer is not pulled down towards the
+    masked one; records that the mask left whole contribute zero.
+    """
+    with torch.no_grad():
+        target = torch.sigmoid(model(*model_inputs("patchecg", whole, fs, tok, "zero", device)).float())
+    return F.binary_cross_entropy_with_logits(logits.float(), target)
+
+
 def _batches(splits: DataSplits, order: np.ndarray, cfg: TrainConfig, tok: TokenizerConfig,
              rng: np.random.Generator, n_batches: int, group: int = 8):
-    """Yields (masked signals, labels) batches; within each group of batches, records with similar token
-    counts go together so that padding to the batch's longest record wastes little compute."""
+    """Yields (masked signals, whole signals or None, labels) batches; within each group of batches, records
+    with similar token counts go together so that padding to the batch's longest record wastes little compute.
+    The whole signals come only when self-distillation is on."""
     size = cfg.batch_size
     for a in range(0, n_batches * size, group * size):
         idx = order[a:min(a + group * size, n_batches * size)]
@@ -252,6 +270,7 @@ def _batches(splits: DataSplits, order: np.ndarray, cfg: TrainConfig, tok: Token
         y = splits.train.labels[np.sort(idx)].astype(np.float32)
         if cfg.augment:
             augment(x, rng, splits.fs)
+        whole = x if cfg.model == "patchecg" and cfg.distill > 0 else None
         if cfg.model == "patchecg":
             x = masked(x, cfg.mask_mix.sample(rng, len(x), splits.fs, x.shape[-1]))
             by_count = np.argsort(token_counts(x, tok), kind="stable")
@@ -259,7 +278,7 @@ def _batches(splits: DataSplits, order: np.ndarray, cfg: TrainConfig, tok: Token
             by_count = np.arange(len(x))
         batches = [by_count[b:b + size] for b in range(0, len(by_count), size)]
         for k in rng.permutation(len(batches)):
-            yield x[batches[k]], y[batches[k]]
+            yield x[batches[k]], None if whole is None else whole[batches[k]], y[batches[k]]
 
 
 def _progress(enabled: bool):

@@ -232,15 +232,18 @@ def _duplicate_agreement(rows: list[RowTrace], order: tuple[tuple[Cell, ...], ..
 
 
 def _refine_origin(ink: np.ndarray, rows: list[RowTrace], order: tuple[tuple[Cell, ...], ...], x0: float,
-                   sec_px: float, ppm: float, fit_scale: bool) -> tuple[float, float]:
+                   sec_px: float, ppm: float, fit_scale: bool, clipped: bool) -> tuple[float, float]:
     """(time-zero column, px per second): separator ticks at cell boundaries where the print
     has them, else the trace ends. Ticks at times 4 s or more apart (or any two, without a grid) also fit the
     px/s scale: over 1000 px they beat a grid pitch measured through a photo's residual perspective."""
     pos_x = []
+    # Where the traces' ends are in view, the first guess is within a millimetre, and a narrow search keeps
+    # out an R-S stroke that crosses the baseline like a tick (in simultaneous layouts, in every row at once);
+    # where the chart's outline clipped them, it can be millimetres off.
+    reach = 5.0 if clipped else 1.2
     for row, cells in zip(rows, order, strict=True):
         for pos in paper_starts(cells)[1:]:
-            # wide reach: when the outline of a photo clipped the traces' ends, the first guess is millimetres off
-            x = tick_x(ink, row, x0 + pos * sec_px, ppm, reach_mm=5.0)
+            x = tick_x(ink, row, x0 + pos * sec_px, ppm, reach_mm=reach)
             if x is not None:
                 pos_x.append((pos, x))
     if len(pos_x) < 2:
@@ -439,7 +442,8 @@ def _read(img: np.ndarray, corners: np.ndarray | None, cfg: DigitizeConfig) -> D
     else:
         layout, order = _given_layout(cfg.layout, len(rows))
         margin = float("nan")
-    x0, sec_px = _refine_origin(ink, rows, order, x0, sec_px, ppm_x, fit_scale=not grid_found)
+    x0, sec_px = _refine_origin(ink, rows, order, x0, sec_px, ppm_x, fit_scale=not grid_found,
+                                clipped=x_end >= ink.shape[1] - 3 - lw)
 
     n = int(round(cfg.duration * cfg.fs))
     signal = np.full((len(LEADS), n), np.nan, np.float32)

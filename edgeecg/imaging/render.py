@@ -143,12 +143,40 @@ def _draw_grid(page: np.ndarray, cfg: RenderConfig, x_origin: float, y0: int, y1
         page[rows, max(0, int(x_origin + left_mm * ppm)):x_end] = colour
 
 
-def _polyline(page: np.ndarray, xs: np.ndarray, ys: np.ndarray, colour: tuple[int, int, int], width: int) -> None:
-    ok = np.isfinite(ys)
-    if ok.sum() < 2:
-        return
-    pts = np.round(np.stack([xs[ok], ys[ok]], axis=1) * 16).astype(np.int32)  # 4 fractional bits
-    cv2.polylines(page, [pts], False, colour, width, cv2.LINE_AA, shift=4)
+class _Pen:
+    """Draws the traces at twice the page resolution and lays them on the page with their true width.
+
+    OpenCV's thick lines only come in odd pixel widths (thickness 2 draws 3 px, 3 and 4 draw 5 px), so a
+    0.25 mm pen at 200 dpi would print 1.7x too wide at page resolution. At 2x the width steps are half a
+    page pixel; the downsampled coverage is the anti-aliased alpha.
+    """
+
+    SCALE = 2
+
+    def __init__(self, height: int, width: int, line_px: float) -> None:
+        self.alpha = np.zeros((height * self.SCALE, width * self.SCALE), np.uint8)
+        wide = self.SCALE * line_px                  # wanted width at 2x
+        k = int(round((wide - 1.44) / 2))
+        self.thickness = 1 if k < 1 else 2 * k       # draws 2k + 1 px (+0.44 of anti-aliased edge) at 2x
+
+    def line(self, xs: np.ndarray, ys: np.ndarray) -> None:
+        ok = np.isfinite(ys)
+        if ok.sum() < 2:
+            return
+        # page pixel centres sit at integer coordinates: at 2x they sit at 2x + 0.5
+        pts = np.stack([xs[ok], ys[ok]], axis=1) * self.SCALE + (self.SCALE - 1) / 2
+        cv2.polylines(self.alpha, [np.round(pts * 16).astype(np.int32)], False, 255, self.thickness, cv2.LINE_AA,
+                      shift=4)
+
+    def lay_on(self, page: np.ndarray, colour: tuple[int, int, int]) -> None:
+        h, w = page.shape[:2]
+        alpha = cv2.resize(self.alpha, (w, h), interpolation=cv2.INTER_AREA)
+        where = cv2.findNonZero(alpha)
+        if where is None:
+            return
+        xs, ys = where.reshape(-1, 2).T
+        a = alpha[ys, xs].astype(np.float32)[:, None] / 255.0
+        page[ys, xs] = np.round(page[ys, xs] * (1 - a) + np.asarray(colour, np.float32) * a).astype(np.uint8)
 
 
 def render(record: Record, layout: Layout | str, config: RenderConfig | None = None) -> Rendering:
@@ -179,7 +207,8 @@ def render(record: Record, layout: Layout | str, config: RenderConfig | None = N
         rows = list(lay.rows[len(lay.grid):]) + list(lay.grid)
     pitch = (y1 - y0) / len(rows)
     colour = _rgb(cfg.trace_colour)
-    line_px = max(1, int(round(cfg.line_width * ppm)))
+    line_px = cfg.line_width * ppm
+    pen = _Pen(height, width, line_px)
     font = FONTS[cfg.font]
     font_scale = 0.12 * ppm  # Hershey glyphs are about 22 px tall at scale 1: about 3 mm
     boxes: list[CellBox] = []
@@ -191,7 +220,7 @@ def render(record: Record, layout: Layout | str, config: RenderConfig | None = N
             w = 0.2 * cfg.speed * ppm
             xs = np.array([px0, px0 + 2 * ppm, px0 + 2 * ppm, px0 + 2 * ppm + w, px0 + 2 * ppm + w, x_origin])
             ys = np.array([base, base, base - mv, base - mv, base, base])
-            _polyline(page, xs, ys, colour, line_px)
+            pen.line(xs, ys)
         for cell, pos in zip(row, paper_starts(row), strict=True):
             lead = lead_index(cell.lead)
             a, b = sample_bounds(cell.start, cell.end, fs)
@@ -200,20 +229,20 @@ def render(record: Record, layout: Layout | str, config: RenderConfig | None = N
             vals = record.signal[lead, a:min(b, n)].astype(np.float64)
             xs = x_origin + (t - cell.start + pos) * cfg.speed * ppm
             ys = base - np.append(vals, vals[-1:]) * mv
-            _polyline(page, xs, ys, colour, line_px)
+            pen.line(xs, ys)
             cx0 = x_origin + pos * cfg.speed * ppm
             cx1 = cx0 + (cell.end - cell.start) * cfg.speed * ppm
             boxes.append(CellBox(LEADS[lead], cell.start, cell.end, cx0, cx1, base, r))
             dy = -4.0 * ppm if cfg.label_position == "above" else 7.0 * ppm
             cv2.putText(page, LEADS[lead], (int(cx0 + 1.5 * ppm), int(base + dy)), font, font_scale, colour,
-                        max(1, line_px - 1), cv2.LINE_AA)
+                        max(1, int(round(line_px)) - 1), cv2.LINE_AA)
             if cfg.separators and pos > 0:
-                sx = int(round(cx0))
-                cv2.line(page, (sx, int(base - 3 * ppm)), (sx, int(base + 3 * ppm)), colour, line_px)
+                pen.line(np.array([cx0, cx0]), np.array([base - 3 * ppm, base + 3 * ppm]))
+    pen.lay_on(page, colour)
     head = cfg.header or (f"{record.record_id or 'record'}   {lay.name}   {cfg.speed:g} mm/s   {cfg.gain:g} mm/mV"
                           f"   {fs:g} Hz")
     cv2.putText(page, head, (int(cfg.margin_left * ppm), int(10 * ppm)), font, font_scale, (0, 0, 0),
-                max(1, line_px - 1), cv2.LINE_AA)
+                max(1, int(round(line_px)) - 1), cv2.LINE_AA)
     truth = RenderTruth(shown, fs, lay.name, ppm, cfg.speed, cfg.gain, tuple(boxes))
     return Rendering(page, truth)
 

@@ -39,7 +39,8 @@ def remove_rules(mask: np.ndarray, px_per_mm: float) -> np.ndarray:
     rules = cv2.resize(cv2.max(horiz, vert), (w, h), interpolation=cv2.INTER_NEAREST)
     if not rules.any():
         return mask
-    return cv2.subtract(mask, cv2.dilate(rules, np.ones((3, 3), np.uint8)))
+    # at half size a 1 px line is grey, not 255: a saturating subtract would leave half of it behind
+    return np.where(cv2.dilate(rules, np.ones((3, 3), np.uint8)) > 0, 0, mask).astype(np.uint8)
 
 
 def remove_specks(mask: np.ndarray, px_per_mm: float) -> np.ndarray:
@@ -236,18 +237,22 @@ def pulse_shape(mask: np.ndarray, row: RowTrace, px_per_mm: float) -> tuple[floa
     span = int(12 * px_per_mm)
     after = row.y[x0 + span: x0 + span + int(4 * px_per_mm)]
     after = after[np.isfinite(after)]
-    if after.size < 3:
-        return None
-    base = float(np.median(after))
+    # the trace just after the pulse is usually at rest; where a QRS comes that early, the row's baseline is
+    base = float(np.median(after)) if after.size >= 3 else row.baseline
+    if abs(base - row.baseline) > 1.5 * px_per_mm:
+        base = row.baseline
     ya = max(0, int(base - 25 * px_per_mm))
     yb = int(base + 1.5 * px_per_mm)
     sub = mask[ya:yb, max(0, x0 - 2): x0 + span] > 0
     if sub.shape[1] < span // 2:
         return None
     bi = int(base) - ya
-    # contiguous ink going up from the baseline: the risers are as tall as the pulse, the trace is not
-    up = sub[: bi + 1][::-1]
-    reach = np.where(up.all(axis=0), up.shape[0], np.argmin(up, axis=0))
+    # contiguous ink going up from the baseline: the risers are as tall as the pulse, the trace is not. Start
+    # from every row within half a millimetre of it: the estimate of the base can sit on the line's edge.
+    reach = np.zeros(sub.shape[1], np.int64)
+    for start in range(max(0, bi - int(0.5 * px_per_mm)), min(sub.shape[0], bi + int(0.5 * px_per_mm) + 1)):
+        up = sub[: start + 1][::-1]
+        reach = np.maximum(reach, np.where(up.all(axis=0), up.shape[0], np.argmin(up, axis=0)))
     near_base = sub[max(0, bi - int(1.5 * px_per_mm)): bi + int(1.5 * px_per_mm)].any(axis=0)
     tall = np.flatnonzero((reach > 3.5 * px_per_mm) & near_base)
     if tall.size < 2:
@@ -255,7 +260,8 @@ def pulse_shape(mask: np.ndarray, row: RowTrace, px_per_mm: float) -> tuple[floa
     breaks = np.flatnonzero(np.diff(tall) > 1)
     if breaks.size == 0:
         return None
-    left, right = tall[:breaks[0] + 1], tall[breaks[-1] + 1:]
+    # the pulse's two risers are the first two groups; a QRS soon after the pulse can make a third
+    left, right = tall[:breaks[0] + 1], tall[breaks[0] + 1: breaks[1] + 1 if breaks.size > 1 else None]
     # riser to riser, centre to centre: the line's own thickness must not count as time
     width = float(right.mean() - left.mean())
     if not 3.0 <= width / px_per_mm <= 11.0:

@@ -37,6 +37,19 @@ def test_trace_ink_sits_on_the_drawn_baseline(ecgs):
     assert column < 80  # dark ink where the truth says the pen was
 
 
+@pytest.mark.parametrize(("width_mm", "dpi"), [(0.2, 200), (0.25, 200), (0.35, 300), (0.5, 150)])
+def test_pen_prints_the_asked_line_width(width_mm, dpi):
+    from edgeecg.record import Record
+
+    flat = Record(np.zeros((12, 1000), np.float32), 100.0)
+    shot = render(flat, "12x1", RenderConfig(dpi=dpi, grid="none", line_width=width_mm))
+    cell = shot.truth.cells[0]
+    base = int(round(cell.baseline))
+    band = 255 - shot.image[base - 10: base + 11, int(cell.x0) + 50: int(cell.x1) - 50, 1].astype(float)
+    printed = float(np.median(band.sum(axis=0))) / 255  # ink per column in px of full darkness
+    assert printed == pytest.approx(width_mm * dpi / 25.4, abs=0.55)  # OpenCV alone: 1.7x at 0.25 mm
+
+
 @pytest.mark.parametrize("grid", [g for g in GRID_COLOURS if g != "none"])
 def test_grid_colour_is_drawn(ecgs, grid):
     img = render(ecgs[0], "3x4", RenderConfig(grid=grid)).image
