@@ -31,6 +31,7 @@ from edgeecg.imaging.trace import (
     fill_gaps,
     find_rows,
     line_width,
+    pen_end,
     pulse_shape,
     remove_rules,
     remove_specks,
@@ -368,7 +369,9 @@ def _read(img: np.ndarray, corners: np.ndarray | None, cfg: DigitizeConfig) -> D
     if dark > 0.1:  # ECG traces and labels cover a few per cent of a page (uniform noise: 14 %)
         raise DigitizeError(f"the image does not look like a printed ECG: dark marks cover {dark:.0%} of it (a "
                             f"page of traces has a few per cent); photograph the ECG page itself")
-    angle = skew_angle(cv2.add(grid_img // 2, mask // 2))
+    # a page flattened from its outline is square to within a degree or so; a wide search there only finds
+    # the grid's own diagonals (lattice points line up at atan(1/11) = 5.2 degrees too)
+    angle = skew_angle(cv2.add(grid_img // 2, mask // 2), max_deg=1.5 if page.found_page else 5.0)
     rotation, remaps = None, []
     if abs(angle) >= 0.02:
         ink, rotation = rotate(ink, angle)
@@ -387,7 +390,9 @@ def _read(img: np.ndarray, corners: np.ndarray | None, cfg: DigitizeConfig) -> D
     clean = remove_specks(remove_rules(mask, ppm), ppm)
     baselines = find_rows(clean, ppm_y)
     if baselines and grid_found and page.found_page:
-        maps = _align_rows(grid_img, mask, baselines, ppm_x)
+        maps = gridscale.even_column_maps(grid_img, _near_ink(mask), baselines, ppm_x)
+        if maps is None:
+            maps = _align_rows(grid_img, mask, baselines, ppm_x)
         if maps is not None:
             ink, grid_img = _remap_all(maps, ink, grid_img)
             remaps.append(maps)
@@ -417,8 +422,7 @@ def _read(img: np.ndarray, corners: np.ndarray | None, cfg: DigitizeConfig) -> D
         ppm_x = ppm_y = float(np.median([w for _, w in pulses])) / (0.2 * cfg.speed)
         notes[-1] = "no ECG grid found: scale taken from the calibration pulse (200 ms wide)"
     sec_px = cfg.speed * ppm_x
-    # the pen's last point: the rightmost inked column, less half the stroke (robust; sub-pixel fits were not)
-    x_end = float(np.median([r.x_end for r in rows])) - (lw - 1) / 2
+    x_end = float(np.median([pen_end(ink, r, lw, ppm_x) for r in rows]))
     x0 = x_end - cfg.duration * sec_px
     if x0 < -0.02 * ink.shape[1]:
         raise DigitizeError(f"the traces span {(x_end / sec_px):.1f} s at {cfg.speed:g} mm/s, less than the "

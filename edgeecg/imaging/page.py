@@ -151,12 +151,14 @@ def find_page(rgb: np.ndarray) -> np.ndarray | None:
     corners = _quad(chart, 0.15)
     if corners is None:
         corners = _quad(cv2.morphologyEx(paper, cv2.MORPH_OPEN, np.ones((5, 5), np.uint8)), 0.12)
-    if corners is None or _is_flat_rectangle(corners):
-        return None  # a scan or screenshot: nothing to flatten, and deskewing handles rotation exactly
+    if corners is None:
+        return None
     outside = np.ones(paper.shape, np.uint8)
     cv2.fillConvexPoly(outside, corners.astype(np.int32), 0)
     if outside.any() and (paper[outside > 0] > 0).mean() > 0.6:
         return None  # white paper all around the chart: a scan with margins, not a sheet on a desk
+    if _is_flat_rectangle(corners) and cv2.contourArea(corners) > 0.8 * paper.size:
+        return None  # a scan or screenshot: nothing to flatten, and deskewing handles rotation exactly
     return corners / scale
 
 

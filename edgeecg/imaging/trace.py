@@ -208,6 +208,41 @@ def line_width(mask: np.ndarray, rows: list[float], px_per_mm: float) -> float:
     return float(max(1.0, np.median(np.concatenate(lengths))))
 
 
+def pen_end(ink: np.ndarray, row: RowTrace, line_px: float, px_per_mm: float) -> float:
+    """Sub-pixel x where the pen stopped: the ink's right edge at half its own darkness, less the pen radius.
+
+    Blur and the ink threshold move the last inked column by a pixel or two (a thin, soft line crosses the
+    threshold before its end); the half-darkness point of an edge does not move with blur. Each pixel row
+    through the end is read along x and the furthest edge (the row through the pen's centre) is kept.
+    """
+    x_last = row.x_end
+    fallback = x_last - (line_px - 1) / 2
+    seg = row.y[max(0, x_last - 2): x_last + 1]
+    seg = seg[np.isfinite(seg)]
+    if seg.size == 0:
+        return fallback
+    yc = int(round(float(seg[-1])))
+    reach = int(np.ceil(line_px)) + 2
+    a, b = max(0, x_last - 2 * reach), min(ink.shape[1], x_last + 2 * reach + 1)
+    patch = ink[max(0, yc - reach): yc + reach + 1, a:b].astype(np.float64)
+    if patch.size == 0:
+        return fallback
+    edges = []
+    core = float(patch[:, : x_last - a + 1].max())
+    for line in patch:
+        peak = line[: x_last - a + 1].max()
+        if peak < 0.5 * core:  # rows that only graze the cap, or carry grid
+            continue
+        above = np.flatnonzero(line >= peak / 2)
+        i = int(above[-1])
+        if i + 1 >= len(line):
+            continue
+        edges.append(a + i + (line[i] - peak / 2) / max(line[i] - line[i + 1], 1e-9))
+    if not edges:
+        return fallback
+    return max(edges) + 0.5 - line_px / 2  # the edge of pixel i lies half a pixel right of its centre
+
+
 def fill_gaps(values: np.ndarray, max_gap: int) -> np.ndarray:
     """Linear interpolation across runs of NaN no longer than `max_gap` samples; longer gaps stay NaN."""
     v = values.copy()
