@@ -194,6 +194,8 @@ def train(
     distill: Annotated[float, typer.Option(min=0.0, help="Weight of self-distillation: the masked view learns "
                                                          "the model's own answer on the whole record (0 = off).")
                        ] = 0.0,
+    distill_share: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of each batch that gets the "
+                                                                        "whole-record teacher pass.")] = 0.25,
 ) -> None:
     """Masked training of PatchECG (or the baseline); writes safetensors + JSON checkpoints to OUT."""
     from edgeecg.layouts import MaskMix
@@ -213,7 +215,8 @@ def train(
     cfg = TrainConfig(**{**defaults, "data": data, "model": model, "out": str(out),
                          "seed": seed, "n_train": n_train, "n_eval": n_eval, "patience": patience,
                          "augment": augment, "resume": resume, "max_minutes": max_minutes,
-                         "distill": distill, "mask_mix": _mask_mix(mask_mix, MaskMix), **overrides})
+                         "distill": distill, "distill_share": distill_share,
+                         "mask_mix": _mask_mix(mask_mix, MaskMix), **overrides})
     result = run(cfg)
     console.print(f"[green]trained[/] {model} in {result.seconds:.0f} s ({result.epochs_run} epochs): best "
                   f"validation score (macro AUROC) {result.best_val_score:.4f}; checkpoint {result.out}")

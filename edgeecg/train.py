@@ -61,6 +61,8 @@ class TrainConfig:
     progress: bool = True
     max_minutes: float | None = None
     distill: float = 0.0     # weight of the full-view consistency loss (0 = off); see `_distill_loss`
+    distill_share: float = 0.25  # share of each batch that gets the teacher pass (a whole record is the
+    #                              longest token sequence there is: on a CPU it costs as much as the step)
 
     @classmethod
     def preset_defaults(cls, preset: str) -> dict:
@@ -194,6 +196,7 @@ def train(cfg: TrainConfig, tok: TokenizerConfig | None = None, splits: DataSpli
             model.train()
             torch.manual_seed(cfg.seed * 10_000 + epoch)     # per epoch, so --resume replays the same dropout
             rng = np.random.default_rng([cfg.seed, epoch, rank])
+            teacher_rng = np.random.default_rng([cfg.seed, epoch, rank, 1])  # leaves the masks' stream alone
             losses = []
             perm = np.random.default_rng([cfg.seed, epoch]).permutation(n_train)
             seen = perm[rank::world][:per_rank]
@@ -204,7 +207,9 @@ def train(cfg: TrainConfig, tok: TokenizerConfig | None = None, splits: DataSpli
                     loss = (focal_loss(logits.float(), y, cfg.focal_gamma) if cfg.loss == "focal"
                             else F.binary_cross_entropy_with_logits(logits.float(), y))
                     if whole is not None:
-                        loss = loss + cfg.distill * _distill_loss(model, logits, whole, splits.fs, tok, device)
+                        pick = _distill_rows(len(whole), cfg.distill_share, teacher_rng)
+                        loss = loss + cfg.distill * _distill_loss(model, logits[pick], whole[pick], splits.fs,
+                                                                  tok, device)
                 opt.zero_grad(set_to_none=True)
                 scaler.scale(loss).backward()
                 scaler.unscale_(opt)
@@ -244,6 +249,11 @@ def validate(model: nn.Module, kind: str, signals: np.ndarray, labels: np.ndarra
                                         torch.from_numpy(labels).double()))
     auroc = macro_auroc(labels, prob)
     return {"macro_auroc": auroc, "loss": loss, "score": auroc if math.isfinite(auroc) else -loss}
+
+
+def _distill_rows(n: int, share: float, rng: np.random.Generator) -> np.ndarray:
+    """Sorted indices of the records that get the teacher pass: `share` of n, at least one."""
+    return np.sort(rng.choice(n, size=max(1, min(n, int(round(share * n)))), replace=False))
 
 
 def _distill_loss(model: nn.Module, logits: torch.Tensor, whole: np.ndarray, fs: float, tok: TokenizerConfig,

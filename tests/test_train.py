@@ -101,3 +101,30 @@ def test_wfdb_folder_source(cinc_dir: Path) -> None:
     total = sum(len(s.labels) for s in (splits.train, splits.val, splits.test))
     assert total == 3 and splits.train.signals.shape[1:] == (12, 1000)
     assert np.isfinite(splits.train.signals).any()
+
+
+def test_self_distillation_pulls_only_the_masked_view(synth_splits) -> None:
+    """The whole record's answer is the target and gets no gradient; a view that hides nothing feels no pull."""
+    from edgeecg.batches import model_inputs
+    from edgeecg.layouts import layout_masks, masked
+    from edgeecg.train import _distill_loss, build
+
+    tok = TokenizerConfig()
+    model = build(TrainConfig(), len(synth_splits.label_names), tok).eval()
+    whole = np.asarray(synth_splits.train.signals[:8], np.float32)
+    own = model(*model_inputs("patchecg", whole, 100.0, tok)).detach().requires_grad_(True)
+    _distill_loss(model, own, whole, 100.0, tok, torch.device("cpu")).backward()
+    assert own.grad is not None and float(own.grad.abs().max()) < 1e-6
+    assert all(p.grad is None for p in model.parameters())       # the teacher pass is not trained
+
+    view = masked(whole, layout_masks(["3x4"] * 8, 100.0, whole.shape[-1], np.random.default_rng(0)))
+    logits = model(*model_inputs("patchecg", view, 100.0, tok))
+    loss = _distill_loss(model, logits, whole, 100.0, tok, torch.device("cpu"))
+    loss.backward()
+    assert float(loss) > 0 and any(float(p.grad.abs().sum()) > 0 for p in model.parameters() if p.grad is not None)
+
+
+def test_distill_option_trains_and_is_recorded(tmp_path: Path, synth_splits) -> None:
+    result = train(_cfg(tmp_path, distill=1.0, epochs=1), splits=synth_splits)
+    meta = json.loads((result.out / META).read_text())
+    assert meta["train_config"]["distill"] == 1.0 and np.isfinite(meta["train_loss"])

@@ -132,6 +132,11 @@ def _ink_mask(ink: np.ndarray) -> np.ndarray:
     return (ink > ink_threshold(ink)).astype(np.uint8) * 255
 
 
+def _binary(resampled: np.ndarray) -> np.ndarray:
+    """A 0/255 mask again after interpolation."""
+    return np.where(resampled >= 128, 255, 0).astype(np.uint8)
+
+
 def _near_ink(mask: np.ndarray) -> np.ndarray:
     """bool: ink and its 1-pixel fringe, blanked before reading the grid (anti-aliased trace edges are not grid)."""
     return cv2.dilate(mask, np.ones((3, 3), np.uint8)) > 0
@@ -393,11 +398,11 @@ def _read(img: np.ndarray, corners: np.ndarray | None, cfg: DigitizeConfig) -> D
         maps = gridscale.even_column_maps(grid_img, _near_ink(mask), baselines, ppm_x)
         if maps is None:
             maps = _align_rows(grid_img, mask, baselines, ppm_x)
-        if maps is not None:
-            ink, grid_img = _remap_all(maps, ink, grid_img)
+        if maps is not None:  # the masks move with the image: no need to threshold and clean them again
+            ink, grid_img, mask, clean = _remap_all(maps, ink, grid_img, mask, clean)
+            mask = _binary(mask)
+            clean = _binary(clean)
             remaps.append(maps)
-            mask = _ink_mask(ink)
-            clean = remove_specks(remove_rules(mask, ppm), ppm)
             baselines = find_rows(clean, ppm_y)
     if grid_found and len(baselines) > 1:  # a line of header text is long and dark too, but not on the grid
         band = int(3 * ppm_y)

@@ -192,7 +192,7 @@ def rectify(rgb: np.ndarray, corners: np.ndarray | None) -> Page:
     tl, tr, br, bl = corners
     width = max(np.linalg.norm(tr - tl), np.linalg.norm(br - bl))
     height = max(np.linalg.norm(bl - tl), np.linalg.norm(br - tr))
-    out_w = int(min(WORK_WIDTH, round(width * 1.1)))
+    out_w = int(min(WORK_WIDTH, round(width)))
     out_h = int(round(out_w * height / width))
     dst = np.array([[0, 0], [out_w - 1, 0], [out_w - 1, out_h - 1], [0, out_h - 1]], np.float32)
     hom = cv2.getPerspectiveTransform(corners.astype(np.float32), dst)
