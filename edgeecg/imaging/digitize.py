@@ -132,11 +132,6 @@ def _ink_mask(ink: np.ndarray) -> np.ndarray:
     return (ink > ink_threshold(ink)).astype(np.uint8) * 255
 
 
-def _binary(resampled: np.ndarray) -> np.ndarray:
-    """A 0/255 mask again after interpolation."""
-    return np.where(resampled >= 128, 255, 0).astype(np.uint8)
-
-
 def _near_ink(mask: np.ndarray) -> np.ndarray:
     """bool: ink and its 1-pixel fringe, blanked before reading the grid (anti-aliased trace edges are not grid)."""
     return cv2.dilate(mask, np.ones((3, 3), np.uint8)) > 0
@@ -382,9 +377,8 @@ def _read(img: np.ndarray, corners: np.ndarray | None, cfg: DigitizeConfig) -> D
         ink, rotation = rotate(ink, angle)
         grid_img, _ = rotate(grid_img, angle)
         mask = _ink_mask(ink)
-    if page.found_page:  # a flattened photo can keep some perspective: even out the grid pitch
-        maps = gridscale.uniform_maps(grid_img, _near_ink(mask),
-                                      ink.shape[1] / 297.0)
+    if page.found_page:  # a flattened photo keeps some perspective: even out the grid pitch before measuring it
+        maps = gridscale.uniform_maps(grid_img, _near_ink(mask), ink.shape[1] / 297.0)
         if maps is not None:
             ink, grid_img = _remap_all(maps, ink, grid_img)
             remaps.append(maps)
@@ -395,13 +389,15 @@ def _read(img: np.ndarray, corners: np.ndarray | None, cfg: DigitizeConfig) -> D
     clean = remove_specks(remove_rules(mask, ppm), ppm)
     baselines = find_rows(clean, ppm_y)
     if baselines and grid_found and page.found_page:
-        maps = gridscale.even_column_maps(grid_img, _near_ink(mask), baselines, ppm_x)
-        if maps is None:
+        # a flattened photo keeps some perspective: put every row's millimetres at even spacing
+        even = gridscale.even_column_maps(grid_img, _near_ink(mask), baselines, ppm_x)
+        if even is not None:
+            maps, ppm_x = even
+        else:
             maps = _align_rows(grid_img, mask, baselines, ppm_x)
-        if maps is not None:  # the masks move with the image: no need to threshold and clean them again
-            ink, grid_img, mask, clean = _remap_all(maps, ink, grid_img, mask, clean)
-            mask = _binary(mask)
-            clean = _binary(clean)
+        if maps is not None:  # the masks move with the page: no need to threshold and clean them again
+            ink, grid_img = _remap_all(maps, ink, grid_img)
+            mask, clean = (cv2.remap(m, *maps, cv2.INTER_NEAREST) for m in (mask, clean))
             remaps.append(maps)
             baselines = find_rows(clean, ppm_y)
     if grid_found and len(baselines) > 1:  # a line of header text is long and dark too, but not on the grid

@@ -209,7 +209,7 @@ def column_phase(profile: np.ndarray, px_per_mm: float) -> np.ndarray | None:
 
 
 def even_column_maps(grid: np.ndarray, ink_mask: np.ndarray, baselines: list[float], px_per_mm: float
-                     ) -> tuple[np.ndarray, np.ndarray] | None:
+                     ) -> tuple[tuple[np.ndarray, np.ndarray], float] | None:
     """cv2.remap maps that put every row's vertical grid lines at even spacing, lined up across rows.
 
     A photo flattened from an outline a few pixels off keeps a projective stretch: at 0.2 % across a 10 s
@@ -217,7 +217,8 @@ def even_column_maps(grid: np.ndarray, ink_mask: np.ndarray, baselines: list[flo
     straight and 1 mm apart on paper, so their phase along each row band is the true time axis; this reads
     it (`column_phase`) and resamples each row onto an even millimetre scale. Rows are lined up on the
     middle one by their 5 mm lines (flattening leaves them well within 2.5 mm of each other).
-    None where fewer than half of the rows show enough grid.
+    Returns the maps and the px/mm along x after them; None where fewer than half of the rows show enough
+    grid.
     """
     if not baselines:
         return None
@@ -261,4 +262,4 @@ def even_column_maps(grid: np.ndarray, ink_mask: np.ndarray, baselines: list[flo
         s32 = src.astype(np.float32)
         map_x = s32[i0] * (1 - t) + s32[i0 + 1] * t
     map_y = np.broadcast_to(ys[:, None].astype(np.float32), (h, w))
-    return map_x.astype(np.float32), np.ascontiguousarray(map_y)
+    return (map_x.astype(np.float32), np.ascontiguousarray(map_y)), 1.0 / slope

@@ -128,6 +128,14 @@ def _quad(mask: np.ndarray, min_area: float) -> np.ndarray | None:
     return None
 
 
+def _shrink(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Area-averaged halvings down to within 2x of `size`, then linear: OpenCV's area resampling at a
+    fractional factor costs five times its whole-factor path."""
+    while img.shape[1] >= 2 * size[0] and img.shape[0] >= 2 * size[1]:
+        img = cv2.resize(img, (img.shape[1] // 2, img.shape[0] // 2), interpolation=cv2.INTER_AREA)
+    return cv2.resize(img, size, interpolation=cv2.INTER_LINEAR)
+
+
 def find_page(rgb: np.ndarray) -> np.ndarray | None:
     """Four corners of the printed chart in a photo, or None (scans, crops, screenshots fill the frame).
 
@@ -136,9 +144,10 @@ def find_page(rgb: np.ndarray) -> np.ndarray | None:
     """
     h, w = rgb.shape[:2]
     scale = 800.0 / max(h, w)
-    small = cv2.resize(rgb, (int(w * scale), int(h * scale)), interpolation=cv2.INTER_AREA)
-    darkest = small.min(axis=2)
-    value = small.max(axis=2)
+    small = _shrink(rgb, (int(w * scale), int(h * scale)))
+    r, g, b = cv2.split(small)
+    darkest = cv2.min(cv2.min(r, g), b)  # OpenCV: numpy's reduction over a 3-wide axis is ten times slower
+    value = cv2.max(cv2.max(r, g), b)
     spread = value.astype(np.int16) - darkest
     thr, bright = cv2.threshold(value, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     if thr < 90:
