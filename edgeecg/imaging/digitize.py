@@ -281,6 +281,38 @@ def _align_rows(grid_img: np.ndarray, mask: np.ndarray, baselines: list[float], 
     return map_x.astype(np.float32), np.ascontiguousarray(map_y)
 
 
+def _trace_rows(clean: np.ndarray, ink: np.ndarray, baselines: list[float], pitch: float, lw: float, ppm: float
+                ) -> list[RowTrace]:
+    """Every row traced within the band halfway to its neighbours."""
+    rows = []
+    for i, base in enumerate(baselines):
+        top = (baselines[i - 1] + base) / 2 if i else base - 0.65 * pitch
+        bottom = (base + baselines[i + 1]) / 2 if i + 1 < len(baselines) else base + 0.65 * pitch
+        rows.append(trace_row(clean, ink, base, int(top), int(bottom), lw, ppm))
+    return rows
+
+
+def _printable_rows(rows: list[RowTrace], counts: set[int], ppm: float) -> list[RowTrace]:
+    """The rows less outer ones that are not traces, until their number is one a layout prints.
+
+    A header line or the shadowed edge of the sheet can pass for a row; they sit above or below the traces,
+    and they are gappy (text) or dead level (an edge), where a trace is continuous and moves.
+    """
+    def trace_like(row: RowTrace) -> float:
+        y = row.y[row.x_start: row.x_end + 1]
+        ok = np.isfinite(y)
+        moves = float(np.std(y[ok])) / ppm if ok.sum() > 2 else 0.0
+        return float(ok.mean()) * min(1.0, moves / 0.5)
+
+    rows = list(rows)
+    while len(rows) not in counts and len(rows) > min(counts):
+        end = 0 if trace_like(rows[0]) < trace_like(rows[-1]) else -1
+        if trace_like(rows[end]) >= 0.5:  # both ends are traces: the count is the print's (or --layout is wrong)
+            break
+        rows.pop(end)
+    return rows
+
+
 def _given_layout(name: str, n_rows: int) -> tuple[Layout, tuple[tuple[Cell, ...], ...]]:
     layout = get_layout(name)
     for order in _row_orders(layout):
@@ -410,11 +442,13 @@ def _read(img: np.ndarray, corners: np.ndarray | None, cfg: DigitizeConfig) -> D
                             "are too faint); photograph the whole page, flat and well lit")
     lw = line_width(clean, baselines, ppm_y)
     pitch = float(np.median(np.diff(baselines))) if len(baselines) > 1 else 40 * ppm_y
-    rows = []
-    for i, base in enumerate(baselines):
-        top = (baselines[i - 1] + base) / 2 if i else base - 0.65 * pitch
-        bottom = (base + baselines[i + 1]) / 2 if i + 1 < len(baselines) else base + 0.65 * pitch
-        rows.append(trace_row(clean, ink, base, int(top), int(bottom), lw, ppm_y))
+    rows = _trace_rows(clean, ink, baselines, pitch, lw, ppm_y)
+    counts = {len(order) for layout in ([get_layout(cfg.layout)] if cfg.layout != "auto" else LAYOUTS.values())
+              for order in _row_orders(layout)}
+    kept = _printable_rows(rows, counts, ppm_y)
+    if len(kept) < len(rows):
+        notes.append(f"{len(rows) - len(kept)} outer band(s) of ink that are not traces left out (header, page edge)")
+        rows = _trace_rows(clean, ink, [r.baseline for r in kept], pitch, lw, ppm_y)
 
     pulses = [p for p in (pulse_shape(clean, r, ppm_y) for r in rows) if p]
     scale_conf = 1.0 if grid_found else 0.6  # from the page width: a guess

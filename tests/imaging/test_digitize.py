@@ -32,20 +32,20 @@ def test_layout_is_detected_across_print_styles(ecgs, layout, style):
     shot = render(ecgs[style], layout, STYLES[style])
     result = digitize(shot.image, DigitizeConfig(fs=100.0))
     assert result.quality.layout == layout
-    assert _median_snr(shot, result) > 6.0
+    assert _median_snr(shot, result) > 10.0
 
 
 @pytest.mark.parametrize("layout", ["3x4", "3x4+II", "6x2", "12x1"])
 def test_clean_render_round_trip(ecgs, layout):
     shot = render(ecgs[1], layout)
     result = digitize(shot.image, DigitizeConfig(fs=100.0))
-    assert _median_snr(shot, result) > 10.0
+    assert _median_snr(shot, result) > 15.0
     assert result.quality.gain_mm_per_mv == 10.0 and result.quality.grid_found
     assert result.quality.px_per_mm_x == pytest.approx(200 / 25.4, rel=2e-3)
 
 
-@pytest.mark.parametrize(("severity", "best", "median"), [("scan", 10.0, 8.0), ("photo", 5.0, 1.0),
-                                                         ("poor-photo", 3.0, 0.0)])
+@pytest.mark.parametrize(("severity", "best", "median"), [("scan", 16.0, 15.0), ("photo", 14.0, 10.0),
+                                                         ("poor-photo", 8.0, 5.0)])
 def test_captured_round_trip(ecgs, severity, best, median):
     """Floors at about the level `edgeecg bench digitize` measures, so that a regression shows."""
     snrs = []
@@ -107,3 +107,21 @@ def test_a_page_of_text_is_not_an_ecg():
                     cv2.FONT_HERSHEY_SIMPLEX, 1.0, (0, 0, 0), 2)
     with pytest.raises(DigitizeError):
         digitize(img)
+
+
+def test_outer_bands_that_are_not_traces_are_left_out():
+    from edgeecg.imaging.digitize import _printable_rows
+    from edgeecg.imaging.trace import RowTrace
+
+    x = np.arange(2000)
+
+    def row(base: float, y: np.ndarray) -> RowTrace:
+        ok = np.flatnonzero(np.isfinite(y))
+        return RowTrace(base, int(base) - 50, int(base) + 50, int(ok[0]), int(ok[-1]), y, 0.0, x[ok], y[ok])
+
+    traces = [row(100.0 * (i + 1), 100.0 * (i + 1) + 8 * np.sin(x / 30.0)) for i in range(12)]
+    words = np.where((x // 40) % 3 == 0, 20.0, np.nan)         # a header line: short dashes, dead level
+    kept = _printable_rows([row(20.0, words)] + traces, {3, 4, 6, 12}, ppm=8.0)
+    assert [r.baseline for r in kept] == [r.baseline for r in traces]
+    # every band a trace: the count stands, and the layout match reports it
+    assert len(_printable_rows(traces[:5], {3, 4, 6, 12}, ppm=8.0)) == 5
