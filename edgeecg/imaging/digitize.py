@@ -281,6 +281,30 @@ def _align_rows(grid_img: np.ndarray, mask: np.ndarray, baselines: list[float], 
     return map_x.astype(np.float32), np.ascontiguousarray(map_y)
 
 
+def _even_rows(clean: np.ndarray, baselines: list[float], counts: set[int], ppm: float) -> list[float]:
+    """Evenly spaced baselines where one row's band of ink was split in two.
+
+    Printers space rows evenly; baseline wander or a tall neighbour can split one row's band into two peaks,
+    which gives one row too many. Then an even comb of the next printable count between the outer rows found
+    replaces them, if its spacing is the spacing most rows were found at and it lands on ink as well as they
+    did. Anything else is left for the layout match to refuse.
+    """
+    fewer = [n for n in counts if 2 <= n < len(baselines)]
+    if not fewer:
+        return baselines
+    n = max(fewer)
+    spacing = (baselines[-1] - baselines[0]) / (n - 1)
+    if abs(spacing / float(np.median(np.diff(baselines))) - 1) > 0.15:
+        return baselines
+    cols = np.flatnonzero(clean.any(axis=0))
+    prof = cv2.GaussianBlur((clean[:, cols[0]:cols[-1] + 1] > 0).sum(axis=1).astype(np.float32).reshape(-1, 1),
+                            (1, 0), sigmaX=0, sigmaY=0.8 * ppm).ravel()
+    comb = np.linspace(baselines[0], baselines[-1], n)
+    if prof[np.round(comb).astype(int)].mean() < 0.5 * prof[np.round(baselines).astype(int)].mean():
+        return baselines
+    return [float(p) for p in comb]
+
+
 def _trace_rows(clean: np.ndarray, ink: np.ndarray, baselines: list[float], pitch: float, lw: float, ppm: float
                 ) -> list[RowTrace]:
     """Every row traced within the band halfway to its neighbours."""
@@ -440,11 +464,13 @@ def _read(img: np.ndarray, corners: np.ndarray | None, cfg: DigitizeConfig) -> D
     if not baselines:
         raise DigitizeError("no ECG trace rows found: the image does not look like a printed ECG (or the traces "
                             "are too faint); photograph the whole page, flat and well lit")
+    counts = {len(order) for layout in ([get_layout(cfg.layout)] if cfg.layout != "auto" else LAYOUTS.values())
+              for order in _row_orders(layout)}
+    if len(baselines) not in counts:
+        baselines = _even_rows(clean, baselines, counts, ppm_y)
     lw = line_width(clean, baselines, ppm_y)
     pitch = float(np.median(np.diff(baselines))) if len(baselines) > 1 else 40 * ppm_y
     rows = _trace_rows(clean, ink, baselines, pitch, lw, ppm_y)
-    counts = {len(order) for layout in ([get_layout(cfg.layout)] if cfg.layout != "auto" else LAYOUTS.values())
-              for order in _row_orders(layout)}
     kept = _printable_rows(rows, counts, ppm_y)
     if len(kept) < len(rows):
         notes.append(f"{len(rows) - len(kept)} outer band(s) of ink that are not traces left out (header, page edge)")

@@ -125,3 +125,16 @@ def test_outer_bands_that_are_not_traces_are_left_out():
     assert [r.baseline for r in kept] == [r.baseline for r in traces]
     # every band a trace: the count stands, and the layout match reports it
     assert len(_printable_rows(traces[:5], {3, 4, 6, 12}, ppm=8.0)) == 5
+
+
+def test_a_row_split_in_two_by_wander_is_merged_back():
+    from edgeecg.imaging.digitize import _even_rows
+
+    clean = np.zeros((1300, 1000), np.uint8)
+    truth = [100.0 + 90 * i for i in range(12)]
+    for y in truth:
+        clean[int(y) - 1: int(y) + 2] = 255
+    found = truth[:5] + [truth[5] - 20, truth[5] + 25] + truth[6:]    # the sixth band split in two peaks
+    assert np.allclose(_even_rows(clean, found, {3, 4, 5, 6, 7, 12}, ppm=6.0), truth)
+    # two rows too many, or a spacing that is not the print's: left alone for the layout match to refuse
+    assert _even_rows(clean, truth[:8] + [900.0, 1240.0], {3, 4, 5, 6, 7, 12}, ppm=6.0)[-1] == 1240.0
