@@ -28,6 +28,7 @@ from edgeecg.imaging.page import (
 )
 from edgeecg.imaging.trace import (
     RowTrace,
+    end_pulse,
     fill_gaps,
     find_rows,
     line_width,
@@ -477,13 +478,22 @@ def _read(img: np.ndarray, corners: np.ndarray | None, cfg: DigitizeConfig) -> D
         rows = _trace_rows(clean, ink, [r.baseline for r in kept], pitch, lw, ppm_y)
 
     pulses = [p for p in (pulse_shape(clean, r, ppm_y) for r in rows) if p]
+    # no pulse before the traces: look for one after them (a step 10 mm x 5 mm at a row's very end is
+    # nothing else; the mirrored reader misses some that a label or tick touches, so one row suffices)
+    after = [] if pulses else [p for p in (end_pulse(clean, r, ppm_y) for r in rows) if p]
+    if after:
+        notes.append("calibration pulses printed after the traces: the signal ends where they rise")
+        pulses = [(h, w) for h, w, _ in after]
     scale_conf = 1.0 if grid_found else 0.6  # from the page width: a guess
     if pulses and not grid_found:
         scale_conf = 0.85
         ppm_x = ppm_y = float(np.median([w for _, w in pulses])) / (0.2 * cfg.speed)
         notes[-1] = "no ECG grid found: scale taken from the calibration pulse (200 ms wide)"
     sec_px = cfg.speed * ppm_x
-    x_end = float(np.median([pen_end(ink, r, lw, ppm_x) for r in rows]))
+    if after:
+        x_end = float(np.median([x for _, _, x in after]))
+    else:
+        x_end = float(np.median([pen_end(ink, r, lw, ppm_x) for r in rows]))
     x0 = x_end - cfg.duration * sec_px
     if x0 < -0.02 * ink.shape[1]:
         raise DigitizeError(f"the traces span {(x_end / sec_px):.1f} s at {cfg.speed:g} mm/s, less than the "
@@ -508,7 +518,7 @@ def _read(img: np.ndarray, corners: np.ndarray | None, cfg: DigitizeConfig) -> D
         layout, order = _given_layout(cfg.layout, len(rows))
         margin = float("nan")
     x0, sec_px = _refine_origin(ink, rows, order, x0, sec_px, ppm_x, fit_scale=not grid_found,
-                                clipped=x_end >= ink.shape[1] - 3 - lw)
+                                clipped=x_end >= ink.shape[1] - 3 - lw or bool(after))
 
     n = int(round(cfg.duration * cfg.fs))
     signal = np.full((len(LEADS), n), np.nan, np.float32)

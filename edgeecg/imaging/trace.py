@@ -261,6 +261,22 @@ def fill_gaps(values: np.ndarray, max_gap: int) -> np.ndarray:
     return v
 
 
+def end_pulse(mask: np.ndarray, row: RowTrace, px_per_mm: float) -> tuple[float, float, float] | None:
+    """(height, width, x where it rises) of a calibration pulse printed after the trace, at the row's right end.
+
+    Some machines print the pulse after the 10 s instead of before them; the trace then runs into it, and
+    the signal ends where the pulse rises. Read as the left-end pulse of the page mirrored.
+    """
+    w = mask.shape[1]
+    mirrored = RowTrace(row.baseline, row.top, row.bottom, w - 1 - row.x_end, w - 1 - row.x_start,
+                        np.ascontiguousarray(row.y[::-1]), row.ambiguous, np.zeros(0), np.zeros(0))
+    found = _pulse(np.ascontiguousarray(mask[:, ::-1]), mirrored, px_per_mm)
+    if found is None:
+        return None
+    height, width, inner = found
+    return height, width, float(w - 1 - inner)
+
+
 def pulse_shape(mask: np.ndarray, row: RowTrace, px_per_mm: float) -> tuple[float, float] | None:
     """(height, width) in px of the calibration pulse at the row's left end (a flat-topped step), if any.
 
@@ -268,6 +284,12 @@ def pulse_shape(mask: np.ndarray, row: RowTrace, px_per_mm: float) -> tuple[floa
     search reaches 25 mm above the baseline, past the row's own band: a 10 mm pulse is taller than half the
     row pitch of a 12x1 print.
     """
+    found = _pulse(mask, row, px_per_mm)
+    return None if found is None else found[:2]
+
+
+def _pulse(mask: np.ndarray, row: RowTrace, px_per_mm: float) -> tuple[float, float, float] | None:
+    """(height, width, x of the second riser) of a pulse at the row's left end."""
     x0 = row.x_start
     span = int(12 * px_per_mm)
     after = row.y[x0 + span: x0 + span + int(4 * px_per_mm)]
@@ -310,7 +332,7 @@ def pulse_shape(mask: np.ndarray, row: RowTrace, px_per_mm: float) -> tuple[floa
     if found.mean() < 0.6:
         return None
     height = float(np.median(first[found])) + 3 * px_per_mm
-    return height, width
+    return height, width, float(max(0, x0 - 2) + right.mean())
 
 
 def tick_x(ink: np.ndarray, row: RowTrace, x_guess: float, px_per_mm: float, reach_mm: float = 2.0

@@ -138,3 +138,15 @@ def test_a_row_split_in_two_by_wander_is_merged_back():
     assert np.allclose(_even_rows(clean, found, {3, 4, 5, 6, 7, 12}, ppm=6.0), truth)
     # two rows too many, or a spacing that is not the print's: left alone for the layout match to refuse
     assert _even_rows(clean, truth[:8] + [900.0, 1240.0], {3, 4, 5, 6, 7, 12}, ppm=6.0)[-1] == 1240.0
+
+
+def test_calibration_pulse_after_the_traces_is_read_as_one(ecgs):
+    """A page mirrored left to right has its pulses after the traces, as some machines print them."""
+    shot = render(ecgs[0], "3x4+II", RenderConfig(separators=False))
+    result = digitize(np.ascontiguousarray(shot.image[:, ::-1]), DigitizeConfig(fs=100.0))
+    assert result.quality.pulse_found and result.quality.gain_mm_per_mv == 10.0
+    assert any("after the traces" in note for note in result.quality.notes)
+    # the signal is taken to end where the pulse rises; this renderer leaves 3 mm of level line before it
+    # (read through the pulse, the end would be 10 mm off)
+    end = shot.image.shape[1] - 1 - shot.truth.cells[0].x0
+    assert abs(max(c.x1 for c in result.cells) - end) < 3.5 * shot.truth.px_per_mm
