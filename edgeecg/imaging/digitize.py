@@ -488,7 +488,8 @@ def _read(img: np.ndarray, corners: np.ndarray | None, cfg: DigitizeConfig) -> D
     if pulses and not grid_found:
         scale_conf = 0.85
         ppm_x = ppm_y = float(np.median([w for _, w in pulses])) / (0.2 * cfg.speed)
-        notes[-1] = "no ECG grid found: scale taken from the calibration pulse (200 ms wide)"
+        # replaces the page-width note `_scale` left (other notes may have come after it)
+        notes[notes.index(scale_notes[-1])] = "no ECG grid found: scale taken from the calibration pulse (200 ms wide)"
     sec_px = cfg.speed * ppm_x
     if after:
         x_end = float(np.median([x for _, _, x in after]))

@@ -146,6 +146,10 @@ def test_calibration_pulse_after_the_traces_is_read_as_one(ecgs):
     result = digitize(np.ascontiguousarray(shot.image[:, ::-1]), DigitizeConfig(fs=100.0))
     assert result.quality.pulse_found and result.quality.gain_mm_per_mv == 10.0
     assert any("after the traces" in note for note in result.quality.notes)
+    bare = render(ecgs[0], "3x4+II", RenderConfig(grid="none", separators=False))
+    notes = digitize(np.ascontiguousarray(bare.image[:, ::-1]), DigitizeConfig(fs=100.0)).quality.notes
+    assert any("after the traces" in n for n in notes) and any("from the calibration pulse" in n for n in notes)
+    assert not any("page width" in n for n in notes)   # the pulse's scale replaced the guess, and says so
     # the signal is taken to end where the pulse rises; this renderer leaves 3 mm of level line before it
     # (read through the pulse, the end would be 10 mm off)
     end = shot.image.shape[1] - 1 - shot.truth.cells[0].x0
