@@ -36,6 +36,7 @@ from edgeecg.imaging.trace import (
     pulse_shape,
     remove_rules,
     remove_specks,
+    row_profile,
     tick_x,
     trace_row,
 )
@@ -297,9 +298,7 @@ def _even_rows(clean: np.ndarray, baselines: list[float], counts: set[int], ppm:
     spacing = (baselines[-1] - baselines[0]) / (n - 1)
     if abs(spacing / float(np.median(np.diff(baselines))) - 1) > 0.15:
         return baselines
-    cols = np.flatnonzero(clean.any(axis=0))
-    prof = cv2.GaussianBlur((clean[:, cols[0]:cols[-1] + 1] > 0).sum(axis=1).astype(np.float32).reshape(-1, 1),
-                            (1, 0), sigmaX=0, sigmaY=0.8 * ppm).ravel()
+    prof = row_profile(clean, ppm)
     comb = np.linspace(baselines[0], baselines[-1], n)
     if prof[np.round(comb).astype(int)].mean() < 0.5 * prof[np.round(baselines).astype(int)].mean():
         return baselines

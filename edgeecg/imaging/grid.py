@@ -129,6 +129,15 @@ def uniform_maps(grid: np.ndarray, ink_mask: np.ndarray, prior_px_per_mm: float,
     return map_x, map_y
 
 
+def _band_profiles(grid: np.ndarray, ink_mask: np.ndarray, baselines: list[float], px_per_mm: float
+                   ) -> list[np.ndarray]:
+    """Grid evidence summed down each row's band (0.4 of the row pitch either side), traces blanked: the
+    vertical grid lines as that row sees them."""
+    g = np.where(ink_mask, 0.0, grid).astype(np.float32)
+    half = 0.4 * float(np.median(np.diff(baselines))) if len(baselines) > 1 else 15 * px_per_mm
+    return [g[max(0, int(b - half)): int(b + half)].sum(axis=0) for b in baselines]
+
+
 def row_alignment(grid: np.ndarray, ink_mask: np.ndarray, baselines: list[float], px_per_mm: float,
                   windows: int = 3) -> np.ndarray | None:
     """Horizontal shift of every row band's vertical grid lines against the middle band, as (a, b) per row
@@ -141,10 +150,8 @@ def row_alignment(grid: np.ndarray, ink_mask: np.ndarray, baselines: list[float]
     """
     if len(baselines) < 2:
         return None
-    g = np.where(ink_mask, 0.0, grid).astype(np.float32)
-    h, w = g.shape
-    half = 0.4 * float(np.median(np.diff(baselines)))
-    profiles = [g[max(0, int(b - half)): int(b + half)].sum(axis=0) for b in baselines]
+    w = grid.shape[1]
+    profiles = _band_profiles(grid, ink_mask, baselines, px_per_mm)
     ref = profiles[len(profiles) // 2]
     reach = int(2.4 * px_per_mm)
     edges = np.linspace(0.08 * w, 0.92 * w, windows + 1).astype(int)
@@ -222,12 +229,10 @@ def even_column_maps(grid: np.ndarray, ink_mask: np.ndarray, baselines: list[flo
     """
     if not baselines:
         return None
-    g = np.where(ink_mask, 0.0, grid).astype(np.float32)
-    h, w = g.shape
-    half = 0.4 * float(np.median(np.diff(baselines))) if len(baselines) > 1 else 15 * px_per_mm
+    h, w = grid.shape
     rows = []
-    for b in baselines:
-        m = column_phase(g[max(0, int(b - half)): int(b + half)].sum(axis=0), px_per_mm)
+    for b, profile in zip(baselines, _band_profiles(grid, ink_mask, baselines, px_per_mm), strict=True):
+        m = column_phase(profile, px_per_mm)
         if m is not None:
             rows.append((b, m))
     if len(rows) < max(1, (len(baselines) + 1) // 2):

@@ -54,16 +54,20 @@ def remove_specks(mask: np.ndarray, px_per_mm: float) -> np.ndarray:
     return np.where(keep[labels], mask, 0).astype(np.uint8)
 
 
+def row_profile(mask: np.ndarray, px_per_mm: float) -> np.ndarray:
+    """Ink pixels per image row, smoothed over 0.8 mm: a trace row's band is a peak (zeros without ink)."""
+    cols = np.flatnonzero(mask.any(axis=0))
+    if cols.size == 0:
+        return np.zeros(mask.shape[0], np.float32)
+    counts = (mask[:, cols[0]:cols[-1] + 1] > 0).sum(axis=1).astype(np.float32).reshape(-1, 1)
+    return cv2.GaussianBlur(counts, (1, 0), sigmaX=0, sigmaY=0.8 * px_per_mm).ravel()
+
+
 def find_rows(mask: np.ndarray, px_per_mm: float, min_coverage: float = 0.4) -> list[float]:
     """Baseline y of every printed row: dense horizontal bands of ink that span most of the page width."""
-    h, w = mask.shape
-    cols = mask.any(axis=0)
-    if not cols.any():
+    if not mask.any():
         return []
-    xs = np.flatnonzero(cols)
-    x_lo, x_hi = xs[0], xs[-1]
-    prof = cv2.GaussianBlur((mask[:, x_lo:x_hi + 1] > 0).sum(axis=1).astype(np.float32).reshape(-1, 1),
-                            (1, 0), sigmaX=0, sigmaY=0.8 * px_per_mm).ravel()
+    prof = row_profile(mask, px_per_mm)
     min_gap = int(8 * px_per_mm)
     order = np.argsort(prof)[::-1]
     peaks: list[int] = []
