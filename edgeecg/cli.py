@@ -189,13 +189,16 @@ def train(
     augment: Annotated[bool, typer.Option(help="Amplitude, baseline and noise augmentation.")] = True,
     resume: Annotated[bool, typer.Option(help="Continue from OUT/last.")] = False,
     max_minutes: Annotated[float | None, typer.Option(help="Stop after this many minutes.")] = None,
-    mask_mix: Annotated[str, typer.Option(help="Shares of printed layouts, random blackouts and both "
-                                               "combined; the rest trains on full signals.")] = "0.4,0.3,0.2",
-    distill: Annotated[float, typer.Option(min=0.0, help="Weight of self-distillation: the masked view learns "
-                                                         "the model's own answer on the whole record (0 = off).")
-                       ] = 0.0,
-    distill_share: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of each batch that gets the "
-                                                                        "whole-record teacher pass.")] = 0.25,
+    mask_mix: Annotated[str | None, typer.Option(help="Shares of printed layouts, random blackouts, both "
+                                                      "combined and shared time windows (default "
+                                                      "0.4,0.25,0.15,0.1); the rest trains on full signals."
+                                                 )] = None,
+    distill: Annotated[float | None, typer.Option(min=0.0, help="Weight of self-distillation: the masked view "
+                                                                "learns the model's own answer on the whole "
+                                                                "record (0 = off).")] = None,
+    distill_share: Annotated[float | None, typer.Option(min=0.0, max=1.0, help="Share of each batch that gets "
+                                                                               "the whole-record teacher pass.")
+                             ] = None,
 ) -> None:
     """Masked training of PatchECG (or the baseline); writes safetensors + JSON checkpoints to OUT."""
     from edgeecg.layouts import MaskMix
@@ -211,12 +214,13 @@ def train(
     except ValueError as err:
         raise typer.BadParameter(str(err), param_hint="--preset") from None
     overrides = {k: v for k, v in {"epochs": epochs, "batch_size": batch_size, "lr": lr, "loss": loss,
-                                   "task": task}.items() if v is not None}
+                                   "task": task, "distill": distill, "distill_share": distill_share}.items()
+                 if v is not None}
     cfg = TrainConfig(**{**defaults, "data": data, "model": model, "out": str(out),
                          "seed": seed, "n_train": n_train, "n_eval": n_eval, "patience": patience,
                          "augment": augment, "resume": resume, "max_minutes": max_minutes,
-                         "distill": distill, "distill_share": distill_share,
-                         "mask_mix": _mask_mix(mask_mix, MaskMix), **overrides})
+                         "mask_mix": MaskMix() if mask_mix is None else _mask_mix(mask_mix, MaskMix),
+                         **overrides})
     result = run(cfg)
     console.print(f"[green]trained[/] {model} in {result.seconds:.0f} s ({result.epochs_run} epochs): best "
                   f"validation score (macro AUROC) {result.best_val_score:.4f}; checkpoint {result.out}")
@@ -225,11 +229,11 @@ def train(
 def _mask_mix(text: str, cls):
     try:
         shares = [float(x) for x in text.split(",")]
-        if len(shares) != 3:
-            raise ValueError("three shares are needed")
-        return cls(*shares)
+        if len(shares) not in (3, 4):
+            raise ValueError("three or four shares are needed")
+        return cls(*shares, *[0.0] * (4 - len(shares)))
     except ValueError as err:
-        raise typer.BadParameter(f"{text!r}: {err}; e.g. 0.4,0.3,0.2", param_hint="--mask-mix") from None
+        raise typer.BadParameter(f"{text!r}: {err}; e.g. 0.4,0.25,0.15,0.1", param_hint="--mask-mix") from None
 
 
 @app.command()

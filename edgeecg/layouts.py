@@ -246,33 +246,49 @@ def blackout_masks(rng: np.random.Generator, batch: int, n_samples: int,
     return ~hidden
 
 
+def window_masks(rng: np.random.Generator, batch: int, n_samples: int, min_fraction: float = 0.25) -> np.ndarray:
+    """bool [B, 12, n]: every lead observed in one shared window of `min_fraction` to all of the record.
+
+    A shorter recording, or a photo that cut the page's right side off: what a 6x2 print with simultaneous
+    columns shows too (the first 5 s of every lead). Blackouts almost never hide the same stretch of all leads.
+    """
+    if not 0.0 < min_fraction <= 1.0:
+        raise ValueError(f"min_fraction must be in (0, 1], got {min_fraction}")
+    length = np.ceil(rng.uniform(min_fraction, 1.0, batch) * n_samples).astype(np.int64)
+    start = np.floor(rng.uniform(0.0, 1.0, batch) * (n_samples - length + 1)).astype(np.int64)
+    k = np.arange(n_samples)
+    shown = (k >= start[:, None]) & (k < (start + length)[:, None])
+    return np.repeat(shown[:, None, :], len(LEADS), axis=1)
+
+
 @dataclass(frozen=True)
 class MaskMix:
-    """How training draws masks per record; the remainder after the three shares is the full signal.
+    """How training draws masks per record; the remainder after the four shares is the full signal.
 
-    Default: 40 % a printed layout, 30 % random per-lead blackouts, 20 % both combined, 10 % full 12x1.
+    Default: 40 % a printed layout, 25 % random per-lead blackouts, 15 % both combined, 10 % one window of
+    time shared by all leads (`window_masks`), 10 % full 12x1.
     """
 
     p_layout: float = 0.4
-    p_blackout: float = 0.3
-    p_both: float = 0.2
+    p_blackout: float = 0.25
+    p_both: float = 0.15
+    p_window: float = 0.1
     max_blackout: float = 0.8
 
     def __post_init__(self) -> None:
-        shares = (self.p_layout, self.p_blackout, self.p_both)
+        shares = (self.p_layout, self.p_blackout, self.p_both, self.p_window)
         if min(shares) < 0 or sum(shares) > 1 + 1e-9:
             raise ValueError(f"mask shares must be >= 0 and sum to <= 1, got {shares}")
 
     def sample(self, rng: np.random.Generator, batch: int, fs: float, n_samples: int) -> np.ndarray:
         """bool [B, 12, n] observed masks; every record keeps at least one observed sample."""
-        kind = rng.choice(4, size=batch, p=[self.p_layout, self.p_blackout, self.p_both,
-                                              1 - self.p_layout - self.p_blackout - self.p_both])
+        shares = [self.p_layout, self.p_blackout, self.p_both, self.p_window]
+        kind = rng.choice(5, size=batch, p=[*shares, max(0.0, 1 - sum(shares))])
         printed = layout_masks([RANDOM] * batch, fs, n_samples, rng)
         blackout = blackout_masks(rng, batch, n_samples, self.max_blackout)
-        full = np.ones_like(printed)
-        masks = np.where((kind == 0)[:, None, None], printed,
-                         np.where((kind == 1)[:, None, None], blackout,
-                                  np.where((kind == 2)[:, None, None], printed & blackout, full)))
+        window = window_masks(rng, batch, n_samples)
+        masks = np.select([(kind == k)[:, None, None] for k in range(4)],
+                          [printed, blackout, printed & blackout, window], default=True)
         empty = ~masks.any(axis=(1, 2))
         masks[empty] = printed[empty]
         return masks

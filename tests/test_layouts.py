@@ -89,6 +89,26 @@ def test_blackouts_are_one_contiguous_block_of_at_most_80_percent():
     assert (hidden[:, 0] != hidden[:, 1]).any()
 
 
+def test_window_masks_show_every_lead_in_one_shared_stretch():
+    masks = lay.window_masks(np.random.default_rng(0), 300, 1000)
+    assert (masks == masks[:, :1]).all()                       # the same stretch in all 12 leads
+    shown = masks[:, 0]
+    runs = (np.diff(shown.astype(int), axis=-1) == 1).sum(-1) + shown[:, 0]
+    assert (runs == 1).all()                                   # one contiguous stretch per record
+    frac = shown.mean(-1)
+    assert frac.min() >= 0.25 and frac.max() <= 1.0 and 0.5 < frac.mean() < 0.75
+    assert shown[:, 0].any() and shown[:, -1].any() and not shown[:, 0].all()   # starts vary
+    with pytest.raises(ValueError):
+        lay.window_masks(np.random.default_rng(0), 2, 1000, min_fraction=0.0)
+
+
+def test_mask_mix_window_share_draws_shared_windows():
+    masks = lay.MaskMix(0.0, 0.0, 0.0, p_window=1.0).sample(np.random.default_rng(2), 200, 100, 1000)
+    assert (masks == masks[:, :1]).all() and not masks.all(axis=(1, 2)).all()
+    with pytest.raises(ValueError):
+        lay.MaskMix(p_layout=0.5, p_blackout=0.3, p_both=0.2, p_window=0.1)
+
+
 def test_mask_mix_covers_all_kinds_and_never_hides_a_whole_record():
     rng = np.random.default_rng(1)
     mix = lay.MaskMix()

@@ -58,7 +58,7 @@ def test_resume_continues_exactly(tmp_path: Path, synth_splits) -> None:
 def test_learns_rhythm_on_the_simulator(tmp_path: Path) -> None:
     """Rate and rhythm are visible in any lead: a few CPU seconds of training must already beat chance."""
     splits = load_source("synth", TokenizerConfig(), seed=1, n_train=512, n_eval=256)
-    cfg = _cfg(tmp_path, epochs=8, batch_size=64, lr=3e-3, mask_mix=MaskMix(0.0, 0.0, 0.0))
+    cfg = _cfg(tmp_path, epochs=8, batch_size=64, lr=3e-3, mask_mix=MaskMix(0.0, 0.0, 0.0, 0.0))
     result = train(cfg, splits=splits)
     ck = load_checkpoint(result.out)
     prob = predict(ck.model, "patchecg", splits.test.signals, splits.fs, ck.tokenizer)
@@ -118,8 +118,12 @@ def test_self_distillation_pulls_only_the_masked_view(synth_splits) -> None:
     assert all(p.grad is None for p in model.parameters())       # the teacher pass is not trained
 
     view = masked(whole, layout_masks(["3x4"] * 8, 100.0, whole.shape[-1], np.random.default_rng(0)))
+    model.train()
     logits = model(*model_inputs("patchecg", view, 100.0, tok))
     loss = _distill_loss(model, logits, whole, 100.0, tok, torch.device("cpu"))
+    again = _distill_loss(model, logits, whole, 100.0, tok, torch.device("cpu"))
+    assert model.training                                        # the teacher pass leaves training mode on
+    assert torch.equal(loss, again)                              # and its targets carry no dropout noise
     loss.backward()
     assert float(loss.detach()) > 0
     assert any(float(p.grad.abs().sum()) > 0 for p in model.parameters() if p.grad is not None)
