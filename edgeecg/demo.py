@@ -76,7 +76,9 @@ def _train(cfg: DemoConfig) -> tuple[Path, Path]:
     patch = cfg.out / "patchecg"
     base = cfg.out / "baseline"
     _say(f"training PatchECG on {cfg.data} ({cfg.n_train} records, {cfg.epochs} epochs, masked layouts)")
-    train(TrainConfig(out=str(patch), epochs=cfg.epochs, patience=cfg.epochs, **common))
+    # no self-distillation in a few hundred steps: its teacher (the model itself) knows nothing yet and only
+    # holds the answers at the label prior (measured: validation AUROC 0.60 with it, 0.66 without)
+    train(TrainConfig(out=str(patch), epochs=cfg.epochs, patience=cfg.epochs, distill=0.0, **common))
     _say(f"training the full-signal baseline ({cfg.baseline_epochs} epochs, complete 12x1 signals)")
     train(TrainConfig(model="baseline", out=str(base), epochs=cfg.baseline_epochs, patience=cfg.epochs, **common))
     return patch, base
@@ -91,7 +93,7 @@ def _evaluate(cfg: DemoConfig, patch: Path, base: Path) -> dict:
 
     folders = [patch, base] + ([default_model("checkpoint")] if cfg.shipped else [])
     _say("evaluating on every printed layout (same masked test records): the briefly trained PatchECG, the "
-         "baseline" + (", and the embedded default PatchECG (8000 records, 10 epochs)" if cfg.shipped else ""))
+         "baseline" + (", and the embedded default PatchECG (8000 records, 12 epochs)" if cfg.shipped else ""))
     evaluations = evaluate_checkpoints(folders, fill="both", n_boot=cfg.n_boot, progress=True)
     if cfg.shipped:
         evaluations[-1].model = "patchecg (embedded default)"
