@@ -195,7 +195,8 @@ def train(
                                                  )] = None,
     distill: Annotated[float | None, typer.Option(min=0.0, help="Weight of self-distillation: the masked view "
                                                                 "learns the model's own answer on the whole "
-                                                                "record (0 = off).")] = None,
+                                                                "record (default 1 for PatchECG, 0 with --preset "
+                                                                "paper; 0 = off).")] = None,
     distill_share: Annotated[float | None, typer.Option(min=0.0, max=1.0, help="Share of each batch that gets "
                                                                                "the whole-record teacher pass.")
                              ] = None,

@@ -75,3 +75,11 @@ def test_bad_input_is_one_clear_line_and_exit_2(args, message, tmp_path):
 def test_unknown_dataset_is_refused():
     result = runner.invoke(app, ["data", "fetch", "mitdb", "x"])
     assert result.exit_code == 2 and "unknown data set 'mitdb'" in result.output
+
+
+@pytest.mark.parametrize(("mix", "message"), [("0.5,0.5", "three or four shares are needed"),
+                                              ("0.5,0.5,0.5", "sum to <= 1")])
+def test_train_refuses_a_bad_mask_mix(tmp_path, mix: str, message: str):
+    result = runner.invoke(app, ["train", "--mask-mix", mix, "--out", str(tmp_path / "run")])
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2 and message in text and not (tmp_path / "run").exists()
