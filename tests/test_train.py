@@ -109,10 +109,13 @@ def test_self_distillation_pulls_only_the_masked_view(synth_splits) -> None:
     """The whole record's answer is the target and gets no gradient; a view that hides nothing feels no pull."""
     from edgeecg.batches import model_inputs
     from edgeecg.layouts import layout_masks, masked
-    from edgeecg.train import _distill_loss, build
+    from edgeecg.model import PatchECG, PatchECGConfig
+    from edgeecg.train import _distill_loss
 
     tok = TokenizerConfig()
-    model = build(TrainConfig(), len(synth_splits.label_names), tok).eval()
+    # with dropout (the edge preset has none), so that a teacher pass in training mode would show
+    model = PatchECG(PatchECGConfig.preset("edge", n_labels=len(synth_splits.label_names), patch_len=tok.patch_len,
+                                           n_slots=tok.n_slots, dropout=0.3)).eval()
     whole = np.asarray(synth_splits.train.signals[:8], np.float32)
     own = model(*model_inputs("patchecg", whole, 100.0, tok)).detach().requires_grad_(True)
     _distill_loss(model, own, whole, 100.0, tok, torch.device("cpu")).backward()
