@@ -231,6 +231,13 @@ def layout_masks(names: list[str], fs: float, n_samples: int,
     return out
 
 
+def _random_spans(rng: np.random.Generator, length: np.ndarray, n_samples: int) -> np.ndarray:
+    """bool [..., n]: one contiguous span of each given length, placed uniformly within the record."""
+    start = np.floor(rng.uniform(0.0, 1.0, length.shape) * (n_samples - length + 1)).astype(np.int64)
+    k = np.arange(n_samples)
+    return (k >= start[..., None]) & (k < (start + length)[..., None])
+
+
 def blackout_masks(rng: np.random.Generator, batch: int, n_samples: int,
                    max_fraction: float = 0.8) -> np.ndarray:
     """bool [B, 12, n]: each lead independently loses one contiguous block of 0-`max_fraction` of samples.
@@ -240,10 +247,7 @@ def blackout_masks(rng: np.random.Generator, batch: int, n_samples: int,
     if not 0.0 <= max_fraction < 1.0:
         raise ValueError(f"max_fraction must be in [0, 1), got {max_fraction}")
     length = np.floor(rng.uniform(0.0, max_fraction, (batch, len(LEADS))) * n_samples).astype(np.int64)
-    start = np.floor(rng.uniform(0.0, 1.0, (batch, len(LEADS))) * (n_samples - length + 1)).astype(np.int64)
-    k = np.arange(n_samples)
-    hidden = (k >= start[..., None]) & (k < (start + length)[..., None])
-    return ~hidden
+    return ~_random_spans(rng, length, n_samples)
 
 
 def window_masks(rng: np.random.Generator, batch: int, n_samples: int, min_fraction: float = 0.25) -> np.ndarray:
@@ -255,10 +259,7 @@ def window_masks(rng: np.random.Generator, batch: int, n_samples: int, min_fract
     if not 0.0 < min_fraction <= 1.0:
         raise ValueError(f"min_fraction must be in (0, 1], got {min_fraction}")
     length = np.ceil(rng.uniform(min_fraction, 1.0, batch) * n_samples).astype(np.int64)
-    start = np.floor(rng.uniform(0.0, 1.0, batch) * (n_samples - length + 1)).astype(np.int64)
-    k = np.arange(n_samples)
-    shown = (k >= start[:, None]) & (k < (start + length)[:, None])
-    return np.repeat(shown[:, None, :], len(LEADS), axis=1)
+    return np.repeat(_random_spans(rng, length, n_samples)[:, None, :], len(LEADS), axis=1)
 
 
 @dataclass(frozen=True)
