@@ -14,7 +14,7 @@ import json
 import resource
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -188,6 +188,12 @@ def run(profile: DeviceProfile, models: list[Path], reference: Path | None, n_te
                            ((c, macro_auroc(labels, probs[ref_name][c])) for c in CONDITIONS)}
         rep.max_abs_prob_diff = float(max(np.abs(probs[rep.name][c] - probs[ref_name][c]).max() for c in CONDITIONS))
     return reports, gate(profile, reports, ref_name)
+
+
+def regression_profile(path: Path) -> DeviceProfile:
+    """The profile at `path` with the fewer timing runs that the shipped model's regression gate uses (its
+    `expected.json` is measured with this too, so the gate and its figures cannot drift apart)."""
+    return replace(DeviceProfile.load(path), warmup=10, min_runs=60, min_seconds=0.5)
 
 
 def gate(profile: DeviceProfile, reports: list[ModelReport], reference: str) -> dict:

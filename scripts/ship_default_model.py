@@ -13,12 +13,10 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-from dataclasses import replace
 from pathlib import Path
 
 from edgeecg import bench
 from edgeecg.checkpoint import META, WEIGHTS
-from edgeecg.devices import DeviceProfile
 from edgeecg.models import DEFAULT
 from edgeecg.runtime import MODEL_FILES
 
@@ -40,7 +38,7 @@ def copy_model(checkpoint: Path, export: Path) -> None:
 
 def measure_expected() -> dict:
     """FP32 AUROC per gated layout on the gate's records, with the gate's own profile settings."""
-    profile = replace(DeviceProfile.load(ROOT / "devices" / "x86-cpu.toml"), warmup=10, min_runs=60, min_seconds=0.5)
+    profile = bench.regression_profile(ROOT / "devices" / "x86-cpu.toml")
     fp32 = DEFAULT / MODEL_FILES["fp32"]
     (report,), _ = bench.run(profile, [fp32], reference=None, n_test=N_TEST, seed=SEED, progress=lambda *_: None)
     return {"n_test": N_TEST, "seed": SEED, "int8_vs_fp32_max_ratio": 1.5,

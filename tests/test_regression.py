@@ -7,13 +7,11 @@ latency is only compared as a ratio inside this run, never against absolute time
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from edgeecg import bench
-from edgeecg.devices import DeviceProfile
 from edgeecg.models import DEFAULT, default_model
 
 DEVICES = Path(__file__).resolve().parents[1] / "devices"
@@ -24,7 +22,7 @@ EXPECTED = json.loads((DEFAULT / "expected.json").read_text()) if (DEFAULT / "ex
 @pytest.mark.slow
 @pytest.mark.skipif(not EXPECTED, reason="no committed default model")
 def test_x86_gate_on_the_committed_model() -> None:
-    profile = replace(DeviceProfile.load(DEVICES / "x86-cpu.toml"), warmup=10, min_runs=60, min_seconds=0.5)
+    profile = bench.regression_profile(DEVICES / "x86-cpu.toml")
     reports, _ = bench.run(profile, [default_model("fp32"), default_model("int8")], reference=None,
                            n_test=EXPECTED["n_test"], seed=EXPECTED["seed"], progress=lambda *_: None)
     fp32, int8 = reports
