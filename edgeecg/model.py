@@ -41,8 +41,8 @@ class PatchECGConfig:
     @classmethod
     def preset(cls, name: str, **overrides) -> PatchECGConfig:
         presets = {
-            # no dropout: on a CPU drawing its masks is 40 % of a training step, and fresh masks every epoch
-            # already keep the model from memorising records
+            # no dropout: on a CPU drawing its masks is 45 % of a training step (benchmarks/train_step.py), and
+            # fresh masks every epoch already keep the model from memorising records
             "edge": {"dropout": 0.0},
             "paper": {"dim": 768, "depth": 3, "heads": 8, "mlp_ratio": 4.0, "encoder": "linear"},
         }
