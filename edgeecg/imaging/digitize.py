@@ -528,14 +528,17 @@ def _read(img: np.ndarray, corners: np.ndarray | None, cfg: DigitizeConfig) -> D
         row.y = fill_gaps(row.y, max_gap)
         for cell, pos in zip(cells, paper_starts(cells), strict=True):
             xa, xb = x0 + pos * sec_px, x0 + (pos + cell.end - cell.start) * sec_px
-            base = _cell_baseline(row, xa, xb, ppm_y)
-            k, vals = _cell_values(row, cell, xa, sec_px, mv_px, cfg.fs, base, max(1.5, lw))
-            keep = (k >= 0) & (k < n)
-            lead = lead_index(cell.lead)
-            current = signal[lead, k[keep]]
-            # A rhythm strip and a grid cell can show the same lead at the same time: keep the first traced.
-            signal[lead, k[keep]] = np.where(np.isnan(current), vals[keep], current)
-            placed.append(PlacedCell(LEADS[lead], cell.start, cell.end, r_idx, xa, xb, base))
+            placed.append(PlacedCell(cell.lead, cell.start, cell.end, r_idx, xa, xb,
+                                     _cell_baseline(row, xa, xb, ppm_y)))
+    # A rhythm strip and a grid cell can show the same lead at the same time: the longest trace is written
+    # first and the others only fill what it lacks, so a lead is one piece with one isoelectric level.
+    for pc in sorted(placed, key=lambda c: c.start - c.end):
+        cell = Cell(pc.lead, pc.start, pc.end)
+        k, vals = _cell_values(rows[pc.row], cell, pc.x0, sec_px, mv_px, cfg.fs, pc.baseline, max(1.5, lw))
+        keep = (k >= 0) & (k < n)
+        lead = lead_index(pc.lead)
+        current = signal[lead, k[keep]]
+        signal[lead, k[keep]] = np.where(np.isnan(current), vals[keep], current)
 
     shown = observed_mask(layout, cfg.fs, n)
     ambiguous = float(np.mean([r.ambiguous for r in rows]))

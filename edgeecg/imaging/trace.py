@@ -139,7 +139,8 @@ def trace_row(mask: np.ndarray, ink: np.ndarray, baseline: float, top: int, bott
     mid = _ink_centre(ink[top:bottom].astype(np.float32), lo, hi)
     y = mid + top
     xs = np.flatnonzero(np.isfinite(y))
-    px, py = _path(lo + top, hi + top, mid + top, line_px)
+    px, py = _path(ink[top:bottom], lo, hi, mid, line_px)
+    py = py + top
     return RowTrace(baseline, top, bottom, int(xs[0]), int(xs[-1]), y, float(len(multi) / max(1, len(xs))), px, py)
 
 
@@ -177,12 +178,16 @@ def _ink_centre(ink: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     return out
 
 
-def _path(lo: np.ndarray, hi: np.ndarray, mid: np.ndarray, line_px: float) -> tuple[np.ndarray, np.ndarray]:
-    """The pen's path through per-column runs: each run's middle, and each wave's tip at sub-pixel x.
+def _path(ink: np.ndarray, lo: np.ndarray, hi: np.ndarray, mid: np.ndarray, line_px: float
+          ) -> tuple[np.ndarray, np.ndarray]:
+    """The pen's path through per-column runs: level stretches, wave tips and steep strokes, at sub-pixel x.
 
-    A run's middle is unbiased on a straight stroke (the line's thickness pads it equally at both ends),
-    but at an apex the tip lies between columns: at 200 dpi an R wave climbs 10-20 px per column, so the
-    tip is put where the strokes on either side meet, at the height of the run's outer end.
+    A run's middle is unbiased where the line is level or gently sloped, but a steep stroke (a QRS climbs
+    10-40 px per column) fills a column from the height where the pen entered to where it left, and one
+    point per column puts the samples in between a pixel's worth of slope off: at 100 Hz an R wave's tip
+    is two samples 2 px apart, and the middle of the next column's run is 20 px below them. So steep strokes
+    are read across instead, at each pixel row of the run (see _across). At an apex the
+    tip lies between columns: it is put where the strokes on either side meet, at the run's outer end.
     """
     h = (line_px - 1) / 2.0
     m = np.pad(mid, 2, constant_values=np.nan)
@@ -195,8 +200,49 @@ def _path(lo: np.ndarray, hi: np.ndarray, mid: np.ndarray, line_px: float) -> tu
         shift = (r1 - l1 - sl - sr) / (sl - sr)
     shift = np.clip(np.where(np.isfinite(shift), shift, 0.0), -0.5, 0.5)
     xs = np.arange(len(mid), dtype=np.float64) + np.where(up | down, shift, 0.0)
-    ok = np.isfinite(tip)
-    return xs[ok], tip[ok]
+    steep = np.isfinite(mid) & ~(up | down) & (hi - lo + 1 > line_px + 3)
+    ok = np.isfinite(tip) & ~steep
+    cols = np.flatnonzero(steep)
+    sx, sy = _across(ink, lo, hi, cols, (r1 < l1)[cols], h, line_px)
+    x_all = np.concatenate([xs[ok], sx])
+    y_all = np.concatenate([tip[ok], sy])
+    order = np.argsort(x_all, kind="stable")
+    return x_all[order], y_all[order]
+
+
+def _across(ink: np.ndarray, lo: np.ndarray, hi: np.ndarray, cols: np.ndarray, rising: np.ndarray,
+            h: float, line_px: float) -> tuple[np.ndarray, np.ndarray]:
+    """(x, y) of steep strokes read along pixel rows (caps left out): per row of each steep column's run, the
+    stroke's leading edge at half the ink's darkness, moved in by half the line width. The leading edge
+    and not the ink's middle: up and down strokes of a narrow R wave merge into one blob of ink, whose left
+    edge is still the rising stroke and whose right edge the falling one."""
+    if cols.size == 0:
+        return np.zeros(0), np.zeros(0)
+    cap = int(np.ceil(h))
+    a = lo[cols].astype(int) + cap
+    n = np.maximum(hi[cols].astype(int) - cap - a + 1, 0)
+    ys = np.repeat(a, n) + (np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n))
+    cs = np.repeat(cols, n)
+    up = np.repeat(rising, n)
+    if ys.size == 0:
+        return np.zeros(0), np.zeros(0)
+    r = int(np.ceil(line_px)) + 2
+    off = np.arange(-r, r + 1)
+    xx = np.clip(cs[:, None] + off[None, :], 0, ink.shape[1] - 1)
+    win = ink[ys[:, None], xx].astype(np.float32)
+    half = 0.5 * win.max(axis=1, keepdims=True)
+    above = win >= half
+    # rising stroke: the ink's left edge (dark begins); falling stroke: its right edge (dark ends)
+    edge = np.where(up[:, None], above[:, 1:] & ~above[:, :-1], ~above[:, 1:] & above[:, :-1])
+    want = r + np.where(up, -line_px / 2, line_px / 2) - 0.5
+    dist = np.where(edge, np.abs(np.arange(2 * r)[None, :] - want[:, None]), np.inf)
+    i = np.argmin(dist, axis=1)
+    found = np.isfinite(dist[np.arange(len(i)), i])
+    i, rows = i[found], np.flatnonzero(found)
+    w0, w1 = win[rows, i], win[rows, i + 1]
+    frac = np.clip((half[rows, 0] - w0) / np.where(w1 != w0, w1 - w0, 1.0), 0.0, 1.0)
+    x = cs[rows] - r + i + frac + np.where(up[rows], line_px / 2, -line_px / 2)
+    return x, ys[rows].astype(np.float64)
 
 
 def line_width(mask: np.ndarray, rows: list[float], px_per_mm: float) -> float:
