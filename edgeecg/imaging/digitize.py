@@ -444,6 +444,7 @@ def _read(img: np.ndarray, corners: np.ndarray | None, cfg: DigitizeConfig) -> D
     ppm = (ppm_x + ppm_y) / 2
     clean = remove_specks(remove_rules(mask, ppm), ppm)
     baselines = find_rows(clean, ppm_y)
+    grid_mask = mask
     if baselines and grid_found and page.found_page:
         # a flattened photo keeps some perspective: put every row's millimetres at even spacing
         even = gridscale.even_column_maps(grid_img, _near_ink(mask), baselines, ppm_x)
@@ -452,14 +453,16 @@ def _read(img: np.ndarray, corners: np.ndarray | None, cfg: DigitizeConfig) -> D
         else:
             maps = _align_rows(grid_img, mask, baselines, ppm_x)
         if maps is not None:  # the masks move with the page: no need to threshold and clean them again
-            ink, grid_img = _remap_all(maps, ink, grid_img)
+            # columns move along x only: grid_img and grid_mask stay as they were, for the row check below
+            ink = _remap_all(maps, ink)[0]
             mask, clean = (cv2.remap(m, *maps, cv2.INTER_NEAREST) for m in (mask, clean))
             remaps.append(maps)
             baselines = find_rows(clean, ppm_y)
     if grid_found and len(baselines) > 1:  # a line of header text is long and dark too, but not on the grid
         band = int(3 * ppm_y)
-        paper = [float(grid_img[max(0, int(b) - band): int(b) + band][mask[max(0, int(b) - band): int(b) + band]
-                                                                         == 0].mean()) for b in baselines]
+        paper = [float(grid_img[max(0, int(b) - band): int(b) + band][grid_mask[max(0, int(b) - band):
+                                                                                int(b) + band] == 0].mean())
+                 for b in baselines]
         baselines = [b for b, g in zip(baselines, paper, strict=True) if g >= 0.3 * float(np.median(paper))]
     if not baselines:
         raise DigitizeError("no ECG trace rows found: the image does not look like a printed ECG (or the traces "

@@ -51,18 +51,24 @@ def _sieve(spec: np.ndarray, n: int, periods: np.ndarray) -> np.ndarray:
     return (teeth.sum(1) - gaps.sum(1)) / use.sum(1)
 
 
-def measure_axis(profile: np.ndarray, prior_px_per_mm: float | None = None) -> GridScale | None:
+def measure_axis(profile: np.ndarray, prior_px_per_mm: float | None = None,
+                 search: tuple[float, float] = (MIN_PX_PER_MM, MAX_PX_PER_MM)) -> GridScale | None:
     """px/mm from one axis' grid profile, or None when the profile shows no grid.
 
     Each candidate scale q (px/mm) is scored by its 1 mm comb plus its 5 mm comb. Twice the true q loses
     half of both combs' teeth; half of it lands the 5 mm comb's midpoints on the true major harmonics.
+    `search` narrows the candidates (same density) where the scale is already known roughly.
     """
     if len(profile) < 64 or profile.std() < 1e-6:
         return None
     spec, n = _spectrum(profile)
     floor = np.median(spec) + 1e-9
-    q = np.exp(np.linspace(np.log(MIN_PX_PER_MM), np.log(MAX_PX_PER_MM), 900))
+    per_octave = 900 / np.log2(MAX_PX_PER_MM / MIN_PX_PER_MM)
+    count = max(2, int(round(per_octave * np.log2(search[1] / search[0]))))
+    q = np.exp(np.linspace(np.log(search[0]), np.log(search[1]), count))
     q = q[5 * q < len(profile) / 4]
+    if q.size == 0:
+        return None
     minor = _sieve(spec, n, q) / floor
     major = _sieve(spec, n, 5 * q) / floor
     score = np.maximum(minor, 0) + np.maximum(major, 0)
@@ -105,11 +111,15 @@ def uniform_maps(grid: np.ndarray, ink_mask: np.ndarray, prior_px_per_mm: float,
     h, w = g.shape
     maps = []
     for axis, length in ((1, w), (0, h)):
+        whole = measure_axis(g.sum(axis=0) if axis == 1 else g.sum(axis=1), prior_px_per_mm)
+        if whole is None:
+            return None
+        near = (whole.px_per_mm / 1.25, whole.px_per_mm * 1.25)  # a strip's pitch drifts by a few per cent
         edges = np.linspace(0, length, strips + 1).astype(int)
         centres, pitch = [], []
         for a, b in zip(edges[:-1], edges[1:], strict=True):
             part = g[:, a:b] if axis == 1 else g[a:b, :]
-            scale = measure_axis(part.sum(axis=1 - axis if axis == 1 else 1), prior_px_per_mm)
+            scale = measure_axis(part.sum(axis=1 - axis if axis == 1 else 1), prior_px_per_mm, near)
             if scale is None:
                 return None
             centres.append((a + b) / 2.0)
