@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 MIN_PX_PER_MM = 1.6
@@ -89,14 +90,24 @@ def _refine(spec: np.ndarray, n: int, period: float) -> float:
     k = np.arange(1, max(2, int(period * 0.45)) + 1)[None, :]
     return float(fine[int(np.argmax(_amp(spec, n, k / fine).sum(1))), 0])
 
+def _blanked(grid: np.ndarray, ink_mask: np.ndarray) -> np.ndarray:
+    """The grid evidence (uint8) with the traces blanked out: trace ink is not grid."""
+    return np.where(ink_mask, np.uint8(0), grid)
+
+
+def _sums(img: np.ndarray, axis: int) -> np.ndarray:
+    """Sum along `axis` (0: down columns, 1: along rows) as float64, via OpenCV's vectorised reduce."""
+    return cv2.reduce(img, axis, cv2.REDUCE_SUM, dtype=cv2.CV_32S).ravel().astype(np.float64)
+
+
 def measure(grid: np.ndarray, ink_mask: np.ndarray, prior_px_per_mm: float | None = None
             ) -> tuple[GridScale | None, GridScale | None]:
     """(x scale, y scale) from the grid evidence image, with the traces blanked out first."""
-    g = np.where(ink_mask, 0.0, grid).astype(np.float32)
+    g = _blanked(grid, ink_mask)
     h, w = g.shape
     band_y = g[h // 6: 5 * h // 6]
     band_x = g[:, w // 8: 7 * w // 8]
-    return (measure_axis(band_y.sum(axis=0), prior_px_per_mm), measure_axis(band_x.sum(axis=1), prior_px_per_mm))
+    return (measure_axis(_sums(band_y, 0), prior_px_per_mm), measure_axis(_sums(band_x, 1), prior_px_per_mm))
 
 
 def uniform_maps(grid: np.ndarray, ink_mask: np.ndarray, prior_px_per_mm: float, strips: int = 4
@@ -107,19 +118,19 @@ def uniform_maps(grid: np.ndarray, ink_mask: np.ndarray, prior_px_per_mm: float,
     page, and a 3 % drift moves the last second of a 10 s strip by 75 ms. The pitch is measured in strips
     along each axis, fitted as a straight line, and each axis is resampled so that millimetres are even.
     """
-    g = np.where(ink_mask, 0.0, grid).astype(np.float32)
+    g = _blanked(grid, ink_mask)
     h, w = g.shape
     maps = []
     for axis, length in ((1, w), (0, h)):
-        whole = measure_axis(g.sum(axis=0) if axis == 1 else g.sum(axis=1), prior_px_per_mm)
+        profile = _sums(g, 0 if axis == 1 else 1)  # a strip's profile is a slice of the whole axis' profile
+        whole = measure_axis(profile, prior_px_per_mm)
         if whole is None:
             return None
         near = (whole.px_per_mm / 1.25, whole.px_per_mm * 1.25)  # a strip's pitch drifts by a few per cent
         edges = np.linspace(0, length, strips + 1).astype(int)
         centres, pitch = [], []
         for a, b in zip(edges[:-1], edges[1:], strict=True):
-            part = g[:, a:b] if axis == 1 else g[a:b, :]
-            scale = measure_axis(part.sum(axis=1 - axis if axis == 1 else 1), prior_px_per_mm, near)
+            scale = measure_axis(profile[a:b], prior_px_per_mm, near)
             if scale is None:
                 return None
             centres.append((a + b) / 2.0)
@@ -143,9 +154,9 @@ def _band_profiles(grid: np.ndarray, ink_mask: np.ndarray, baselines: list[float
                    ) -> list[np.ndarray]:
     """Grid evidence summed down each row's band (0.4 of the row pitch either side), traces blanked: the
     vertical grid lines as that row sees them."""
-    g = np.where(ink_mask, 0.0, grid).astype(np.float32)
+    g = _blanked(grid, ink_mask)
     half = 0.4 * float(np.median(np.diff(baselines))) if len(baselines) > 1 else 15 * px_per_mm
-    return [g[max(0, int(b - half)): int(b + half)].sum(axis=0) for b in baselines]
+    return [_sums(g[max(0, int(b - half)): int(b + half)], 0) for b in baselines]
 
 
 def row_alignment(grid: np.ndarray, ink_mask: np.ndarray, baselines: list[float], px_per_mm: float,
