@@ -26,6 +26,7 @@ from edgeecg.imaging.page import (
     sharpness,
     skew_angle,
 )
+from edgeecg.imaging.render import PAPERS
 from edgeecg.imaging.trace import (
     RowTrace,
     end_pulse,
@@ -362,6 +363,20 @@ def _scale(width: int, grid_img: np.ndarray, mask: np.ndarray, found_page: bool
     return prior, prior, False, notes
 
 
+def _sheet_scale(shape: tuple[int, int], estimate: float) -> tuple[float, float, str] | None:
+    """(px/mm along x, along y, paper) from the sheet's size, for the paper whose width agrees with `estimate`
+    to 3 %: a flattened sheet's outline, or a scan's frame. A pulse is 5 mm wide, 20-40 px: a pixel's error
+    there is 3-5 % of the scale and 8-12 mm at the end of a 10 s strip; the sheet's width pins it to the
+    outline's precision once the pulse has told A4 from Letter (6 % apart). The height gives the vertical
+    scale where it agrees too (a cropped photo's frame does not)."""
+    h, w = shape
+    name, (w_mm, h_mm) = min(PAPERS.items(), key=lambda kv: abs(np.log(w / kv[1][0] / estimate)))
+    if abs(np.log(w / w_mm / estimate)) > 0.03:
+        return None
+    ppm_y = h / h_mm if abs(np.log(h / h_mm / estimate)) < 0.03 else w / w_mm
+    return w / w_mm, ppm_y, name
+
+
 def _cell_values(row: RowTrace, cell: Cell, xa: float, sec_px: float, mv_px: float, fs: float,
                  baseline: float, margin: float) -> tuple[np.ndarray, np.ndarray]:
     """(sample indices, mV values) of the cell printed from column xa, read at the sample times."""
@@ -401,7 +416,7 @@ def digitize(image: np.ndarray, config: DigitizeConfig | None = None) -> Digitiz
     img = check_readable(image)
     corners = find_page(img)
     result = _read(img, corners, cfg)
-    clipped = np.median([r.x_end for r in result.rows]) >= result.flat.shape[1] - 3
+    clipped = max(r.x_end for r in result.rows) >= result.flat.shape[1] - 3
     if corners is not None and clipped:
         # the chart's outline cut the traces' ends, which time zero hangs on: flatten a slightly larger area
         centre = corners.mean(axis=0)
@@ -490,8 +505,13 @@ def _read(img: np.ndarray, corners: np.ndarray | None, cfg: DigitizeConfig) -> D
     if pulses and not grid_found:
         scale_conf = 0.85
         ppm_x = ppm_y = float(np.median([w for _, w in pulses])) / (0.2 * cfg.speed)
+        note = "no ECG grid found: scale taken from the calibration pulse (200 ms wide)"
+        sheet = _sheet_scale(ink.shape, ppm_x)
+        if sheet is not None:
+            ppm_x, ppm_y, paper = sheet
+            note = f"no ECG grid found: scale taken from the sheet's size ({paper}, as the calibration pulse says)"
         # replaces the page-width note `_scale` left (other notes may have come after it)
-        notes[notes.index(scale_notes[-1])] = "no ECG grid found: scale taken from the calibration pulse (200 ms wide)"
+        notes[notes.index(scale_notes[-1])] = note
     sec_px = cfg.speed * ppm_x
     if after:
         x_end = float(np.median([x for _, _, x in after]))

@@ -262,8 +262,14 @@ def skew_angle(evidence: np.ndarray, max_deg: float = 5.0) -> float:
 
     coarse = np.arange(-max_deg, max_deg + 1e-9, 0.25)
     best = float(coarse[int(np.argmax([sharpness(a) for a in coarse]))])
-    fine = best + 0.02 * np.arange(-12, 13)
-    return float(fine[int(np.argmax([sharpness(a) for a in fine]))])
+    fine = best + 0.04 * np.arange(-6, 7)
+    score = np.array([sharpness(a) for a in fine])
+    i = int(np.argmax(score))
+    if 0 < i < len(fine) - 1:  # the peak between candidates: a parabola through the best and its neighbours
+        den = score[i - 1] - 2 * score[i] + score[i + 1]
+        if den < 0:
+            return float(fine[i] + 0.04 * np.clip(0.5 * (score[i - 1] - score[i + 1]) / den, -0.5, 0.5))
+    return float(fine[i])
 
 
 def rotate(img: np.ndarray, angle_deg: float) -> tuple[np.ndarray, np.ndarray]:

@@ -55,6 +55,31 @@ def test_captured_round_trip(ecgs, severity, best, median):
     assert max(snrs) > best and np.median(snrs) > median
 
 
+@pytest.mark.parametrize(("paper", "dpi"), [("a4", 150.0), ("letter", 250.0)])
+def test_without_a_grid_the_sheet_size_sets_the_scale(ecgs, paper, dpi):
+    """No grid: the pulse (5 mm, a few dozen px) tells A4 from Letter, the sheet's width gives the scale."""
+    shot = capture(render(ecgs[1], "3x4", RenderConfig(grid="none", paper=paper, dpi=dpi)), "scan", seed=1)
+    result = digitize(shot.image, DigitizeConfig(fs=100.0))
+    assert result.quality.px_per_mm_x == pytest.approx(shot.truth.px_per_mm * result.flat.shape[1]
+                                                       / shot.image.shape[1], rel=0.01)
+    assert any(f"sheet's size ({paper}" in n for n in result.quality.notes)
+    assert _median_snr(shot, result) > 14.0
+
+
+def test_wave_tips_are_read_at_their_height(ecgs):
+    """A steep stroke's column holds the whole climb; reading its middle left the five tallest samples of
+    each lead 0.04-0.06 mV (median) off, reading the stroke across leaves about 0.02."""
+    errors = []
+    for rec in ecgs[:3]:
+        shot = render(rec, "3x4", RenderConfig(line_width=0.3))
+        got = digitize(shot.image, DigitizeConfig(fs=100.0)).record.signal
+        for truth, read in zip(shot.truth.signal, got, strict=True):
+            shown = np.flatnonzero(np.isfinite(truth))
+            tips = shown[np.argsort(-np.abs(truth[shown] - np.median(truth[shown])))[:5]]
+            errors += list(np.abs((read[tips] - np.nanmedian(read)) - (truth[tips] - np.median(truth[shown]))))
+    assert np.median(errors) < 0.035   # mV
+
+
 def test_samples_sit_at_their_true_time_and_nan_elsewhere(ecgs):
     shot = render(ecgs[0], "3x4")
     rec = digitize(shot.image, DigitizeConfig(fs=100.0)).record
@@ -147,9 +172,12 @@ def test_calibration_pulse_after_the_traces_is_read_as_one(ecgs):
     assert result.quality.pulse_found and result.quality.gain_mm_per_mv == 10.0
     assert any("after the traces" in note for note in result.quality.notes)
     bare = render(ecgs[0], "3x4+II", RenderConfig(grid="none", separators=False))
-    notes = digitize(np.ascontiguousarray(bare.image[:, ::-1]), DigitizeConfig(fs=100.0)).quality.notes
-    assert any("after the traces" in n for n in notes) and any("from the calibration pulse" in n for n in notes)
+    bare_q = digitize(np.ascontiguousarray(bare.image[:, ::-1]), DigitizeConfig(fs=100.0)).quality
+    notes = bare_q.notes
+    assert any("after the traces" in n for n in notes) and any("calibration pulse says" in n for n in notes)
     assert not any("page width" in n for n in notes)   # the pulse's scale replaced the guess, and says so
+    # the pulse told A4 from Letter; the sheet's width then gives the scale to well under a pulse pixel's 4 %
+    assert bare_q.px_per_mm_x == pytest.approx(bare.truth.px_per_mm, rel=0.005)
     # the signal is taken to end where the pulse rises; this renderer leaves 3 mm of level line before it
     # (read through the pulse, the end would be 10 mm off)
     end = shot.image.shape[1] - 1 - shot.truth.cells[0].x0
