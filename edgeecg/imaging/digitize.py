@@ -40,6 +40,7 @@ from edgeecg.imaging.trace import (
     row_profile,
     tick_x,
     trace_row,
+    without_rows,
 )
 from edgeecg.layouts import LAYOUTS, Cell, Layout, get_layout, observed_mask, paper_starts, sample_bounds
 from edgeecg.record import LEADS, Record, lead_index
@@ -308,12 +309,22 @@ def _even_rows(clean: np.ndarray, baselines: list[float], counts: set[int], ppm:
 
 def _trace_rows(clean: np.ndarray, ink: np.ndarray, baselines: list[float], pitch: float, lw: float, ppm: float
                 ) -> list[RowTrace]:
-    """Every row traced within the band halfway to its neighbours."""
-    rows = []
+    """Every row traced within the band halfway to its neighbours; a row whose waves ran into that band's
+    edge (12x1 prints: rows 15 mm apart, a 2 mV S wave is 20 mm) again, out to the neighbours' baselines,
+    with the neighbours' own traced ink taken out of its way."""
+    first = []
     for i, base in enumerate(baselines):
         top = (baselines[i - 1] + base) / 2 if i else base - 0.65 * pitch
         bottom = (base + baselines[i + 1]) / 2 if i + 1 < len(baselines) else base + 0.65 * pitch
-        rows.append(trace_row(clean, ink, base, int(top), int(bottom), lw, ppm))
+        first.append(trace_row(clean, ink, base, int(top), int(bottom), lw, ppm))
+    rows = list(first)
+    for i, (base, row) in enumerate(zip(baselines, first, strict=True)):
+        if not row.clipped:
+            continue
+        top = baselines[i - 1] if i else base - 1.3 * pitch
+        bottom = baselines[i + 1] if i + 1 < len(baselines) else base + 1.3 * pitch
+        own = without_rows(clean, [first[j] for j in (i - 1, i + 1) if 0 <= j < len(first)])
+        rows[i] = trace_row(own, ink, base, int(top), int(bottom), lw, ppm)
     return rows
 
 

@@ -7,7 +7,7 @@ label, a crease), the run closest to the previous column's value wins, so the pa
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -26,6 +26,14 @@ class RowTrace:
     ambiguous: float       # share of columns where several runs competed
     px: np.ndarray         # the traced path as a polyline (x, y), several points per steep column
     py: np.ndarray
+    lo: np.ndarray = field(default_factory=lambda: np.zeros(0))  # the chosen run's top and bottom pixel row
+    hi: np.ndarray = field(default_factory=lambda: np.zeros(0))  # per column (NaN = none)
+
+    @property
+    def clipped(self) -> bool:
+        """True where the trace ran into its band's edge: a wave taller than the band, cut off there."""
+        ok = np.isfinite(self.lo)
+        return bool(ok.any() and (self.lo[ok].min() <= self.top or self.hi[ok].max() >= self.bottom - 1))
 
 
 def remove_rules(mask: np.ndarray, px_per_mm: float) -> np.ndarray:
@@ -140,7 +148,22 @@ def trace_row(mask: np.ndarray, ink: np.ndarray, baseline: float, top: int, bott
     xs = np.flatnonzero(np.isfinite(y))
     px, py = _path(ink[top:bottom], lo, hi, mid, line_px)
     py = py + top
-    return RowTrace(baseline, top, bottom, int(xs[0]), int(xs[-1]), y, float(len(multi) / max(1, len(xs))), px, py)
+    return RowTrace(baseline, top, bottom, int(xs[0]), int(xs[-1]), y, float(len(multi) / max(1, len(xs))), px, py,
+                    lo + top, hi + top)
+
+
+def without_rows(mask: np.ndarray, rows: list[RowTrace]) -> np.ndarray:
+    """A copy of `mask` without the runs these rows' traces were read from (grown by a pixel): their ink
+    out of the way when a neighbour's tall wave is followed into their bands."""
+    out = mask.copy()
+    for r in rows:
+        if r.lo.size == 0:
+            continue
+        ys = np.arange(r.top, r.bottom)[:, None]
+        with np.errstate(invalid="ignore"):
+            mine = (ys >= r.lo[None, :] - 1) & (ys <= r.hi[None, :] + 1)
+        out[r.top:r.bottom][mine] = 0
+    return out
 
 
 def _drop_strays(lo: np.ndarray, hi: np.ndarray, baseline: float, px_per_mm: float) -> None:
