@@ -319,7 +319,7 @@ def _trace_rows(clean: np.ndarray, ink: np.ndarray, baselines: list[float], pitc
         first.append(trace_row(clean, ink, base, int(top), int(bottom), lw, ppm))
     rows = list(first)
     for i, (base, row) in enumerate(zip(baselines, first, strict=True)):
-        if not row.clipped:
+        if not row.clipped(clean.shape[0]):
             continue
         top = baselines[i - 1] if i else base - 1.3 * pitch
         bottom = baselines[i + 1] if i + 1 < len(baselines) else base + 1.3 * pitch

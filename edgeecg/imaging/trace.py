@@ -29,11 +29,13 @@ class RowTrace:
     lo: np.ndarray = field(default_factory=lambda: np.zeros(0))  # the chosen run's top and bottom pixel row
     hi: np.ndarray = field(default_factory=lambda: np.zeros(0))  # per column (NaN = none)
 
-    @property
-    def clipped(self) -> bool:
-        """True where the trace ran into its band's edge: a wave taller than the band, cut off there."""
+    def clipped(self, height: int) -> bool:
+        """True where the trace ran into its band's edge in two columns or more: a wave taller than the band,
+        cut off there (the image's own top and bottom are not band edges a wider band could pass)."""
         ok = np.isfinite(self.lo)
-        return bool(ok.any() and (self.lo[ok].min() <= self.top or self.hi[ok].max() >= self.bottom - 1))
+        top = (self.lo[ok] <= self.top).sum() if self.top > 0 else 0
+        bottom = (self.hi[ok] >= self.bottom - 1).sum() if self.bottom < height else 0
+        return bool(top + bottom >= 2)
 
 
 def remove_rules(mask: np.ndarray, px_per_mm: float) -> np.ndarray:
@@ -128,12 +130,9 @@ def trace_row(mask: np.ndarray, ink: np.ndarray, baseline: float, top: int, bott
     multi = np.flatnonzero(counts > 1)
     prev = baseline - top
     known = np.flatnonzero(counts > 0)
-    next_known = {}
-    for c in multi:  # the previous column's value, or the baseline at the start
-        j = np.searchsorted(known, c) - 1
-        next_known[c] = known[j] if j >= 0 else -1
-    for c in multi:
-        p = next_known[c]
+    j = np.searchsorted(known, multi) - 1  # each column's previous inked column (-1: the baseline at the start)
+    before = np.where(j >= 0, known[np.maximum(j, 0)], -1)
+    for c, p in zip(multi.tolist(), before.tolist(), strict=True):
         if p >= 0 and np.isfinite(lo[p]):
             prev = (lo[p] + hi[p]) / 2.0
         sl = slice(starts[c], starts[c] + counts[c])
