@@ -29,13 +29,24 @@ class RowTrace:
     lo: np.ndarray = field(default_factory=lambda: np.zeros(0))  # the chosen run's top and bottom pixel row
     hi: np.ndarray = field(default_factory=lambda: np.zeros(0))  # per column (NaN = none)
 
-    def clipped(self, height: int) -> bool:
-        """True where the trace ran into its band's edge in two columns or more: a wave taller than the band,
-        cut off there (the image's own top and bottom are not band edges a wider band could pass)."""
-        ok = np.isfinite(self.lo)
-        top = (self.lo[ok] <= self.top).sum() if self.top > 0 else 0
-        bottom = (self.hi[ok] >= self.bottom - 1).sum() if self.bottom < height else 0
-        return bool(top + bottom >= 2)
+    def clipped(self, height: int) -> np.ndarray:
+        """bool per column: the trace ran into its band's edge there, a wave taller than the band cut off (the
+        image's own top and bottom are not band edges a wider band could pass)."""
+        with np.errstate(invalid="ignore"):
+            top = (self.lo <= self.top) if self.top > 0 else np.zeros(len(self.lo), bool)
+            bottom = (self.hi >= self.bottom - 1) if self.bottom < height else np.zeros(len(self.hi), bool)
+        return top | bottom
+
+    def spliced(self, other: RowTrace, where: np.ndarray) -> RowTrace:
+        """This trace with `other`'s reading in the columns `where` (both traces of the same row)."""
+        keep = ~where[np.clip(np.round(self.px).astype(int), 0, len(where) - 1)]
+        take = where[np.clip(np.round(other.px).astype(int), 0, len(where) - 1)]
+        px = np.concatenate([self.px[keep], other.px[take]])
+        order = np.argsort(px, kind="stable")
+        return RowTrace(self.baseline, other.top, other.bottom, self.x_start, self.x_end,
+                        np.where(where, other.y, self.y), self.ambiguous, px[order],
+                        np.concatenate([self.py[keep], other.py[take]])[order],
+                        np.where(where, other.lo, self.lo), np.where(where, other.hi, self.hi))
 
 
 def remove_rules(mask: np.ndarray, px_per_mm: float) -> np.ndarray:
