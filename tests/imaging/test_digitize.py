@@ -95,6 +95,20 @@ def test_waves_taller_than_a_12x1_row_are_followed_into_the_next(ecgs):
     assert np.nanmedian(errors) < 0.15   # mV
 
 
+def test_a_beat_in_every_row_at_a_cell_boundary_is_not_a_separator():
+    """In 6x2 the right column's leads are simultaneous: a narrow beat at 7.5 s stands in every row where
+    3x4+3 would put a separator. A tick crosses the baseline; an R wave stays on one side of it."""
+    fs = 100.0
+    t = np.arange(int(10 * fs)) / fs
+    beats = sum(np.exp(-0.5 * ((t - b) / 0.012) ** 2) for b in (0.6, 1.7, 2.9, 4.1, 5.3, 6.4, 7.5, 8.7, 9.6))
+    rng = np.random.default_rng(0)
+    wander = np.cumsum(rng.normal(0, 0.01, (12, len(t))), axis=1)   # each lead its own slow drift
+    scale = rng.choice([-1.0, 1.0], 12) * rng.uniform(0.6, 1.4, 12)
+    record = Record((scale[:, None] * beats + wander - wander.mean(axis=1, keepdims=True)).astype(np.float32), fs)
+    shot = render(record, "6x2", RenderConfig(separators=True))
+    assert digitize(shot.image, DigitizeConfig(fs=fs)).quality.layout == "2x6"   # 6x2's look-alike
+
+
 def test_samples_sit_at_their_true_time_and_nan_elsewhere(ecgs):
     shot = render(ecgs[0], "3x4")
     rec = digitize(shot.image, DigitizeConfig(fs=100.0)).record
