@@ -122,10 +122,25 @@ def _quad(mask: np.ndarray, min_area: float) -> np.ndarray | None:
         approx = cv2.approxPolyDP(hull, eps * cv2.arcLength(hull, True), True)
         if len(approx) == 4:
             corners = _order_corners(approx)
-            if cv2.contourArea(corners) >= 0.85 * cv2.contourArea(hull.astype(np.float32)):
+            if cv2.contourArea(corners) >= 0.85 * cv2.contourArea(hull.astype(np.float32)) and _squarish(corners):
                 return _straight_sides(best.reshape(-1, 2).astype(np.float32), corners)
             return None
     return None
+
+
+def _squarish(corners: np.ndarray) -> bool:
+    """True for a sheet as a camera tilted up to 30 degrees sees it: every corner within 25 degrees of square
+    and opposite sides within a factor 1.7 (60 simulated poor photos: 20 degrees, 1.5). A chart's texture
+    cut across by a shadow makes a wedge instead."""
+    sides = np.linalg.norm(np.roll(corners, -1, axis=0) - corners, axis=1)
+    if max(sides[0] / sides[2], sides[2] / sides[0], sides[1] / sides[3], sides[3] / sides[1]) > 1.7:
+        return False
+    for a, b, c in zip(np.roll(corners, 1, axis=0), corners, np.roll(corners, -1, axis=0), strict=True):
+        u, v = a - b, c - b
+        cos = float(np.dot(u, v) / max(np.linalg.norm(u) * np.linalg.norm(v), 1e-6))
+        if abs(cos) > np.sin(np.radians(25)):
+            return False
+    return True
 
 
 def _straight_sides(outline: np.ndarray, corners: np.ndarray) -> np.ndarray:
@@ -167,10 +182,12 @@ def _straight_sides(outline: np.ndarray, corners: np.ndarray) -> np.ndarray:
         t = ((p2[0] - p1[0]) * d2[1] - (p2[1] - p1[1]) * d2[0]) / den
         refined.append(p1 + t * d1)
     refined = _order_corners(np.array(refined, np.float32))
-    if not cv2.isContourConvex(refined) or cv2.contourArea(refined) < 0.8 * cv2.contourArea(corners):
-        return corners
     moved = np.linalg.norm(refined - corners, axis=1) > 0.025 * np.sqrt(cv2.contourArea(corners))
-    return np.where(moved[:, None], refined, corners).astype(np.float32)
+    refined = np.where(moved[:, None], refined, corners).astype(np.float32)
+    if not cv2.isContourConvex(refined) or cv2.contourArea(refined) < 0.8 * cv2.contourArea(corners) \
+            or not _squarish(refined):
+        return corners
+    return refined
 
 
 def _shrink(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:

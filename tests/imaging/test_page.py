@@ -28,3 +28,12 @@ def test_a_pen_touching_the_sheet_does_not_pull_its_corner(corner):
     assert alone is not None and with_pen is not None
     assert np.abs(alone - SHEET).max() < 6.0
     assert np.abs(with_pen - alone).max() < 6.0   # px; the pen's tip lies 140 px out
+
+
+def test_a_wedge_is_not_taken_for_a_sheet():
+    """A deep shadow can cut the bright paper into a wedge (one side half as long as its opposite); no
+    camera tilt of 30 degrees or less makes a sheet look like that, so nothing is flattened."""
+    img = np.full((1200, 1600, 3), (70, 40, 60), np.uint8)
+    cv2.fillConvexPoly(img, np.array([[300, 200], [1350, 650], [1300, 1000], [250, 950]], np.int32),
+                       (245, 240, 235))
+    assert find_page(img) is None
