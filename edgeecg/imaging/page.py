@@ -122,7 +122,7 @@ def _quad(mask: np.ndarray, min_area: float) -> np.ndarray | None:
         approx = cv2.approxPolyDP(hull, eps * cv2.arcLength(hull, True), True)
         if len(approx) == 4:
             corners = _order_corners(approx)
-            if cv2.contourArea(corners) >= 0.85 * cv2.contourArea(hull.astype(np.float32)) and _squarish(corners):
+            if cv2.contourArea(corners) >= 0.85 * cv2.contourArea(hull.astype(np.float32)):
                 return _straight_sides(best.reshape(-1, 2).astype(np.float32), corners)
             return None
     return None
@@ -219,11 +219,14 @@ def find_page(rgb: np.ndarray) -> np.ndarray | None:
     lines = cv2.morphologyEx(darkest, cv2.MORPH_BLACKHAT, np.ones((5, 5), np.uint8))
     _, textured = cv2.threshold(cv2.blur(lines, (15, 15)), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     chart = cv2.morphologyEx(cv2.bitwise_and(textured, paper), cv2.MORPH_OPEN, np.ones((15, 15), np.uint8))
-    corners = _quad(chart, 0.15)
-    if corners is None:
-        corners = _quad(cv2.morphologyEx(paper, cv2.MORPH_OPEN, np.ones((5, 5), np.uint8)), 0.12)
-    if corners is None:
+    found = [_quad(chart, 0.15)]
+    if found[0] is None or not _squarish(found[0]):
+        found.append(_quad(cv2.morphologyEx(paper, cv2.MORPH_OPEN, np.ones((5, 5), np.uint8)), 0.12))
+    found = [q for q in found if q is not None]
+    if not found:
         return None
+    # a quad no camera could make of a sheet (a shadow cut the chart into a wedge) only where nothing better
+    corners = next((q for q in found if _squarish(q)), found[0])
     outside = np.ones(paper.shape, np.uint8)
     cv2.fillConvexPoly(outside, corners.astype(np.int32), 0)
     if outside.any() and (paper[outside > 0] > 0).mean() > 0.6:
