@@ -317,8 +317,8 @@ def _even_rows(clean: np.ndarray, baselines: list[float], counts: set[int], ppm:
 def _trace_rows(clean: np.ndarray, ink: np.ndarray, baselines: list[float], pitch: float, lw: float, ppm: float
                 ) -> list[RowTrace]:
     """Every row traced within the band halfway to its neighbours; a row whose waves ran into that band's
-    edge (12x1 prints: rows 15 mm apart, a 2 mV S wave is 20 mm) again, out to the neighbours' baselines,
-    with the neighbours' own traced ink taken out of its way."""
+    edge towards a neighbour (12x1 prints: rows 15 mm apart, a 2 mV S wave is 20 mm) again, out to the
+    neighbours' baselines, with the neighbours' own traced ink taken out of its way."""
     first = []
     for i, base in enumerate(baselines):
         top = (baselines[i - 1] + base) / 2 if i else base - 0.65 * pitch
@@ -327,11 +327,12 @@ def _trace_rows(clean: np.ndarray, ink: np.ndarray, baselines: list[float], pitc
     rows = list(first)
     reach = np.ones(2 * int(2.0 * ppm) + 1, np.uint8)  # a QRS's strokes lie within 2 mm of its cut-off tip
     for i, (base, row) in enumerate(zip(baselines, first, strict=True)):
-        cut = row.clipped(clean.shape[0])
+        cut = row.clipped(top=i > 0, bottom=i + 1 < len(baselines))
         if cut.sum() < 2:
             continue
-        top = baselines[i - 1] if i else base - 1.3 * pitch
-        bottom = baselines[i + 1] if i + 1 < len(baselines) else base + 1.3 * pitch
+        # towards a neighbour only: beyond the outer rows lie the header and footer, whose text nobody removes
+        top = baselines[i - 1] if i else row.top
+        bottom = baselines[i + 1] if i + 1 < len(baselines) else row.bottom
         own = without_rows(clean, [first[j] for j in (i - 1, i + 1) if 0 <= j < len(first)])
         wide = trace_row(own, ink, base, int(top), int(bottom), lw, ppm)
         # only around the cut-off waves: elsewhere the wide band adds nothing but the neighbours' leftovers

@@ -29,13 +29,12 @@ class RowTrace:
     lo: np.ndarray = field(default_factory=lambda: np.zeros(0))  # the chosen run's top and bottom pixel row
     hi: np.ndarray = field(default_factory=lambda: np.zeros(0))  # per column (NaN = none)
 
-    def clipped(self, height: int) -> np.ndarray:
-        """bool per column: the trace ran into its band's edge there, a wave taller than the band cut off (the
-        image's own top and bottom are not band edges a wider band could pass)."""
+    def clipped(self, top: bool, bottom: bool) -> np.ndarray:
+        """bool per column: the trace ran into its band's top (bottom) edge there, where `top` (`bottom`) says
+        that edge could be passed: a wave taller than the band, cut off."""
+        none = np.zeros(len(self.lo), bool)
         with np.errstate(invalid="ignore"):
-            top = (self.lo <= self.top) if self.top > 0 else np.zeros(len(self.lo), bool)
-            bottom = (self.hi >= self.bottom - 1) if self.bottom < height else np.zeros(len(self.hi), bool)
-        return top | bottom
+            return ((self.lo <= self.top) if top else none) | ((self.hi >= self.bottom - 1) if bottom else none)
 
     def spliced(self, other: RowTrace, where: np.ndarray) -> RowTrace:
         """This trace with `other`'s reading in the columns `where` (both traces of the same row)."""
