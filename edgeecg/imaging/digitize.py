@@ -342,10 +342,14 @@ def _trace_rows(clean: np.ndarray, ink: np.ndarray, baselines: list[float], pitc
 
 
 def _printable_rows(rows: list[RowTrace], counts: set[int], ppm: float) -> list[RowTrace]:
-    """The rows less outer ones that are not traces, until their number is one a layout prints.
+    """The rows less those that are not traces of their own, then less outer ones that are not traces, until
+    their number is one a layout prints.
 
-    A header line or the shadowed edge of the sheet can pass for a row; they sit above or below the traces,
-    and they are gappy (text) or dead level (an edge), where a trace is continuous and moves.
+    Printers space rows evenly and print every row across the whole strip: of two rows much closer than the
+    rest (a crease or a shadow split one band in two) the weaker goes, and so does an outer row much shorter
+    than the others (a line of header text). A header line or the shadowed edge of the sheet can also pass
+    for a full row; they sit above or below the traces, and they are gappy (text) or dead level (an edge),
+    where a trace is continuous and moves.
     """
     def trace_like(row: RowTrace) -> float:
         y = row.y[row.x_start: row.x_end + 1]
@@ -354,6 +358,18 @@ def _printable_rows(rows: list[RowTrace], counts: set[int], ppm: float) -> list[
         return float(ok.mean()) * min(1.0, moves / 0.5)
 
     rows = list(rows)
+    while len(rows) > max(2, min(counts)):
+        gaps = np.diff([r.baseline for r in rows])
+        i = int(np.argmin(gaps))
+        if gaps[i] >= 0.5 * float(np.median(gaps)):
+            break
+        rows.pop(i if trace_like(rows[i]) < trace_like(rows[i + 1]) else i + 1)
+    extent = float(np.median([r.x_end - r.x_start for r in rows]))
+    while len(rows) > min(counts):
+        end = 0 if rows[0].x_end - rows[0].x_start < rows[-1].x_end - rows[-1].x_start else -1
+        if rows[end].x_end - rows[end].x_start >= 0.6 * extent:
+            break
+        rows.pop(end)
     while len(rows) not in counts and len(rows) > min(counts):
         end = 0 if trace_like(rows[0]) < trace_like(rows[-1]) else -1
         if trace_like(rows[end]) >= 0.5:  # both ends are traces: the count is the print's (or --layout is wrong)
@@ -515,7 +531,8 @@ def _read(img: np.ndarray, corners: np.ndarray | None, cfg: DigitizeConfig) -> D
     rows = _trace_rows(clean, ink, baselines, pitch, lw, ppm_y)
     kept = _printable_rows(rows, counts, ppm_y)
     if len(kept) < len(rows):
-        notes.append(f"{len(rows) - len(kept)} outer band(s) of ink that are not traces left out (header, page edge)")
+        notes.append(f"{len(rows) - len(kept)} band(s) of ink that are not trace rows left out (header, page edge, a "
+                     f"row split in two)")
         rows = _trace_rows(clean, ink, [r.baseline for r in kept], pitch, lw, ppm_y)
 
     pulses = [p for p in (pulse_shape(clean, r, ppm_y) for r in rows) if p]

@@ -181,6 +181,28 @@ def test_outer_bands_that_are_not_traces_are_left_out():
     assert len(_printable_rows(traces[:5], {3, 4, 6, 12}, ppm=8.0)) == 5
 
 
+def test_rows_that_break_the_print_pattern_go_even_when_the_count_is_printable():
+    """3 rows and a split one make 4 (3x4+II's count); 5 rows and a short header line make 6 (2x6's)."""
+    from edgeecg.imaging.digitize import _printable_rows
+    from edgeecg.imaging.trace import RowTrace
+
+    x = np.arange(2000)
+
+    def row(base: float, y: np.ndarray) -> RowTrace:
+        ok = np.flatnonzero(np.isfinite(y))
+        return RowTrace(base, int(base) - 50, int(base) + 50, int(ok[0]), int(ok[-1]), y, 0.0, x[ok], y[ok])
+
+    wave = 8 * np.sin(x / 30.0)
+    three = [row(b, b + wave) for b in (300.0, 600.0, 900.0)]
+    split = row(650.0, np.where(x % 200 < 100, 650.0 + wave, np.nan))   # half a band, 50 px below a row
+    kept = _printable_rows(three[:2] + [split] + three[2:], {3, 4, 6}, ppm=8.0)
+    assert [r.baseline for r in kept] == [300.0, 600.0, 900.0]
+    five = [row(100.0 + 150 * i, 100.0 + 150 * i + wave) for i in range(5)]
+    header = row(20.0, np.where(x < 600, 20.0 + wave, np.nan))            # a line of text, 600 px long
+    kept = _printable_rows([header] + five, {3, 4, 5, 6}, ppm=8.0)
+    assert [r.baseline for r in kept] == [r.baseline for r in five]
+
+
 def test_a_row_split_in_two_by_wander_is_merged_back():
     from edgeecg.imaging.digitize import _even_rows
 
