@@ -592,7 +592,7 @@ def _read(img: np.ndarray, corners: np.ndarray | None, cfg: DigitizeConfig) -> D
         row.y = fill_gaps(row.y, max_gap)
         for cell, pos in zip(cells, paper_starts(cells), strict=True):
             xa, xb = x0 + pos * sec_px, x0 + (pos + cell.end - cell.start) * sec_px
-            placed.append(PlacedCell(cell.lead, cell.start, cell.end, r_idx, xa, xb,
+            placed.append(PlacedCell(LEADS[lead_index(cell.lead)], cell.start, cell.end, r_idx, xa, xb,
                                      _cell_baseline(row, xa, xb, ppm_y)))
     # A rhythm strip and a grid cell can show the same lead at the same time: the longest trace is written
     # first and the others only fill what it lacks, so a lead is one piece with one isoelectric level.

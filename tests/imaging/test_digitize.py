@@ -10,7 +10,7 @@ from edgeecg.imaging.digitize import DigitizeConfig, digitize
 from edgeecg.imaging.page import DigitizeError
 from edgeecg.imaging.render import RenderConfig, render
 from edgeecg.imaging.score import score
-from edgeecg.record import Record
+from edgeecg.record import LEADS, Record
 
 
 def _median_snr(shot, result) -> float:
@@ -107,6 +107,15 @@ def test_a_beat_in_every_row_at_a_cell_boundary_is_not_a_separator():
     record = Record((scale[:, None] * beats + wander - wander.mean(axis=1, keepdims=True)).astype(np.float32), fs)
     shot = render(record, "6x2", RenderConfig(separators=True))
     assert digitize(shot.image, DigitizeConfig(fs=fs)).quality.layout == "2x6"   # 6x2's look-alike
+
+
+def test_lead_names_from_a_layout_file_come_out_in_their_usual_spelling(ecgs, tmp_path):
+    """A layout file may spell leads as real files do (avr, v1); the digitizer reports PTB-XL's names."""
+    path = tmp_path / "lower.toml"
+    path.write_text('name = "lower"\ncolumns = [["i", "ii", "iii"], ["avr", "avl", "avf"], ["v1", "v2", "v3"], '
+                    '["v4", "v5", "v6"]]\n')
+    result = digitize(render(ecgs[0], "3x4").image, DigitizeConfig(layout=str(path), fs=100.0))
+    assert {c.lead for c in result.cells} == set(LEADS)
 
 
 def test_samples_sit_at_their_true_time_and_nan_elsewhere(ecgs):
