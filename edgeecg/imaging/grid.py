@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from edgeecg.imaging.peaks import peak_position
+
 MIN_PX_PER_MM = 1.6
 MAX_PX_PER_MM = 30.0
 
@@ -186,12 +188,7 @@ def row_alignment(grid: np.ndarray, ink_mask: np.ndarray, baselines: list[float]
             if seg.std() == 0 or base.std() == 0 or len(base) < len(seg) + 2 * reach:
                 return None
             corr = np.correlate(base, seg, mode="valid")  # corr[k]: seg placed at a - reach + k in ref
-            k = int(np.argmax(corr))
-            frac = 0.0
-            if 0 < k < len(corr) - 1:
-                den = corr[k - 1] - 2 * corr[k] + corr[k + 1]
-                frac = 0.5 * (corr[k - 1] - corr[k + 1]) / den if den < 0 else 0.0
-            shifts.append(-(k + frac - reach))  # this row's lines sit `shift` px right of the reference's
+            shifts.append(-(peak_position(corr) - reach))  # this row's lines sit `shift` px right of the reference's
             xs.append((a + b) / 2.0)
         slope, icpt = np.polyfit(xs, shifts, 1)
         out[r] = icpt, slope

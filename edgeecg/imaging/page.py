@@ -12,6 +12,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from edgeecg.imaging.peaks import peak_position
+
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".pdf")
 MIN_SIDE = 400
 """Smallest short side in pixels: a full page at about 50 dpi, where 1 mm is 2 px."""
@@ -132,13 +134,18 @@ def _squarish(corners: np.ndarray) -> bool:
     """True for a sheet as a camera tilted up to 30 degrees sees it: every corner within 25 degrees of square
     and opposite sides within a factor 1.7 (60 simulated poor photos: 20 degrees, 1.5). A chart's texture
     cut across by a shadow makes a wedge instead."""
+    return _quad_within(corners, side_ratio=1.7, corner_deg=25.0)
+
+
+def _quad_within(corners: np.ndarray, side_ratio: float, corner_deg: float) -> bool:
+    """True when opposite sides differ by at most `side_ratio` and every corner is within `corner_deg` of square."""
     sides = np.linalg.norm(np.roll(corners, -1, axis=0) - corners, axis=1)
-    if max(sides[0] / sides[2], sides[2] / sides[0], sides[1] / sides[3], sides[3] / sides[1]) > 1.7:
+    if max(sides[0] / sides[2], sides[2] / sides[0], sides[1] / sides[3], sides[3] / sides[1]) > side_ratio:
         return False
     for a, b, c in zip(np.roll(corners, 1, axis=0), corners, np.roll(corners, -1, axis=0), strict=True):
         u, v = a - b, c - b
         cos = float(np.dot(u, v) / max(np.linalg.norm(u) * np.linalg.norm(v), 1e-6))
-        if abs(cos) > np.sin(np.radians(25)):
+        if abs(cos) > np.sin(np.radians(corner_deg)):
             return False
     return True
 
@@ -238,17 +245,7 @@ def find_page(rgb: np.ndarray) -> np.ndarray | None:
 
 def _is_flat_rectangle(corners: np.ndarray) -> bool:
     """True when opposite sides match within 1.5 % and every corner is within 1.5 degrees of square."""
-    tl, tr, br, bl = corners
-    sides = [np.linalg.norm(tr - tl), np.linalg.norm(br - tr), np.linalg.norm(bl - br), np.linalg.norm(tl - bl)]
-    if abs(sides[0] - sides[2]) > 0.015 * max(sides[0], sides[2]) or \
-            abs(sides[1] - sides[3]) > 0.015 * max(sides[1], sides[3]):
-        return False
-    for a, b, c in ((bl, tl, tr), (tl, tr, br), (tr, br, bl), (br, bl, tl)):
-        u, v = a - b, c - b
-        cos = float(np.dot(u, v) / (np.linalg.norm(u) * np.linalg.norm(v)))
-        if abs(cos) > np.sin(np.radians(1.5)):
-            return False
-    return True
+    return _quad_within(corners, side_ratio=1 / 0.985, corner_deg=1.5)
 
 
 def rectify(rgb: np.ndarray, corners: np.ndarray | None) -> Page:
@@ -327,14 +324,8 @@ def skew_angle(evidence: np.ndarray, max_deg: float = 5.0) -> float:
 
     coarse = np.arange(-max_deg, max_deg + 1e-9, 0.25)
     best = float(coarse[int(np.argmax([sharpness(a) for a in coarse]))])
-    fine = best + 0.04 * np.arange(-6, 7)
-    score = np.array([sharpness(a) for a in fine])
-    i = int(np.argmax(score))
-    if 0 < i < len(fine) - 1:  # the peak between candidates: a parabola through the best and its neighbours
-        den = score[i - 1] - 2 * score[i] + score[i + 1]
-        if den < 0:
-            return float(fine[i] + 0.04 * np.clip(0.5 * (score[i - 1] - score[i + 1]) / den, -0.5, 0.5))
-    return float(fine[i])
+    fine = np.arange(-6, 7)  # 0.04-degree steps around the best; the peak between them found by a parabola
+    return best + 0.04 * (peak_position(np.array([sharpness(best + 0.04 * k) for k in fine])) - 6)
 
 
 def rotate(img: np.ndarray, angle_deg: float) -> tuple[np.ndarray, np.ndarray]:

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from edgeecg.imaging.peaks import peak_position
+
 
 @dataclass
 class RowTrace:
@@ -223,8 +225,8 @@ def _path(ink: np.ndarray, lo: np.ndarray, hi: np.ndarray, mid: np.ndarray, line
     10-40 px per column) fills a column from the height where the pen entered to where it left, and one
     point per column puts the samples in between a pixel's worth of slope off: at 100 Hz an R wave's tip
     is two samples 2 px apart, and the middle of the next column's run is 20 px below them. So steep strokes
-    are read across instead, at each pixel row of the run (see _across). At an apex the
-    tip lies between columns: it is put where the strokes on either side meet, at the run's outer end.
+    are read across instead, at each pixel row of the run (see _across). At an apex the tip lies between
+    columns: it is put where the strokes on either side meet, at the run's outer end.
     """
     h = (line_px - 1) / 2.0
     m = np.pad(mid, 2, constant_values=np.nan)
@@ -439,11 +441,6 @@ def tick_x(ink: np.ndarray, row: RowTrace, x_guess: float, px_per_mm: float, rea
         y0, y1 = min(y0, y1), max(y0, y1)
         masses.append(np.clip((ink[max(0, y0):y1, a:b].astype(np.float32) - 40.0) / 150.0, 0, 1).sum(axis=0))
     both = np.minimum(masses[0], masses[1])  # a tick crosses the trace; a QRS stroke rarely reaches both sides
-    i = int(np.argmax(both))
-    if both[i] < 0.6 * px_per_mm:
+    if both.max() < 0.6 * px_per_mm:
         return None
-    frac = 0.0
-    if 0 < i < len(both) - 1:
-        den = both[i - 1] - 2 * both[i] + both[i + 1]
-        frac = float(np.clip(0.5 * (both[i - 1] - both[i + 1]) / den, -0.5, 0.5)) if den < 0 else 0.0
-    return float(a + i + frac)
+    return a + peak_position(both)
