@@ -223,9 +223,9 @@ def _duplicate_agreement(rows: list[RowTrace], order: tuple[tuple[Cell, ...], ..
     clipped to [-1, 1].
 
     A print shows the same samples in both places, so under the right layout and row order the two traces
-    correlate almost perfectly (r 0.95-0.99 read from photos); under a wrong one they are different leads,
-    which still share every beat's timing and reach r 0.6-0.9 (adjacent chest leads; at r - 0.5 such pairs
-    outvoted the separator ticks between 2x6 and 3x4+3). Renderer-independent evidence.
+    correlate almost perfectly; under a wrong one they are different leads, which still share every beat's
+    timing and can correlate strongly (adjacent chest leads most of all: at r - 0.5 such pairs outvoted the
+    separator ticks between 2x6 and 3x4+3). Renderer-independent evidence.
     """
     placed = [(cell, row, pos) for row, cells in zip(rows, order, strict=True)
               for cell, pos in zip(cells, paper_starts(cells), strict=True)]

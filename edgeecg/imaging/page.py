@@ -132,8 +132,8 @@ def _quad(mask: np.ndarray, min_area: float) -> np.ndarray | None:
 
 def _squarish(corners: np.ndarray) -> bool:
     """True for a sheet as a camera tilted up to 30 degrees sees it: every corner within 25 degrees of square
-    and opposite sides within a factor 1.7 (60 simulated poor photos: 20 degrees, 1.5). A chart's texture
-    cut across by a shadow makes a wedge instead."""
+    and opposite sides within a factor 1.7 (every simulated poor photo passes: tests/imaging/test_page.py).
+    A chart's texture cut across by a shadow makes a wedge instead."""
     return _quad_within(corners, side_ratio=1.7, corner_deg=25.0)
 
 

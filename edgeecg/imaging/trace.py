@@ -304,7 +304,7 @@ def pen_end(ink: np.ndarray, row: RowTrace, line_px: float, px_per_mm: float) ->
     threshold before its end); the half-darkness point of an edge does not move with blur. Each pixel row
     through the end is read along x and the furthest edge is kept, among the rows at least 80 % as dark as
     the darkest (those through the pen's centre): a row that grazes the cap has a faint, noisy edge, and the
-    furthest of those lay a pixel or two past the end in blurred, noisy photos (15 ms late).
+    furthest of those lay a pixel or two past the end in blurred, noisy photos.
     """
     x_last = row.x_end
     fallback = x_last - (line_px - 1) / 2

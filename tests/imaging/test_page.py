@@ -42,3 +42,15 @@ def test_a_chart_cut_into_a_wedge_gives_way_to_the_sheet():
     img[(wedge > 0) & (lines > 0)] = (150, 150, 150)
     found = find_page(img)
     assert found is not None and np.abs(found - SHEET).max() < 10.0
+
+
+def test_every_simulated_poor_photo_of_a_sheet_passes_as_a_sheet():
+    """The wedge check's bounds (corners within 25 degrees of square, opposite sides within 1.7x) leave room
+    over the steepest views the capture simulator makes (camera tilt up to 30 degrees, A4 and Letter)."""
+    from edgeecg.imaging.capture import _camera_quad, get_severity
+    from edgeecg.imaging.page import _squarish
+
+    rng = np.random.default_rng(0)
+    for page in ((3508, 2480), (3300, 2550)):
+        for _ in range(500):
+            assert _squarish(_camera_quad(rng, get_severity("poor-photo"), page, (2200, 1700)))
