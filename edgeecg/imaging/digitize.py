@@ -387,10 +387,10 @@ def _given_layout(name: str, n_rows: int) -> tuple[Layout, tuple[tuple[Cell, ...
                         f"--layout (or use --layout auto)")
 
 
-def _scale(width: int, grid_img: np.ndarray, mask: np.ndarray, found_page: bool
-           ) -> tuple[float, float, bool, list[str]]:
+def _scale(width: int, grid_img: np.ndarray, mask: np.ndarray, found_page: bool,
+           near: tuple[float, float] | None = None) -> tuple[float, float, bool, list[str]]:
     prior = width / 297.0
-    sx, sy = gridscale.measure(grid_img, _near_ink(mask), prior)
+    sx, sy = gridscale.measure(grid_img, _near_ink(mask), prior, near)
     notes = []
     if sx and sy and 0.85 < sx.px_per_mm / sy.px_per_mm < 1.15:
         return sx.px_per_mm, sy.px_per_mm, True, notes
@@ -488,13 +488,16 @@ def _read(img: np.ndarray, corners: np.ndarray | None, cfg: DigitizeConfig) -> D
         ink, rotation = rotate(ink, angle)
         grid_img, _ = rotate(grid_img, angle)
         mask = _ink_mask(ink)
+    near = None
     if page.found_page:  # a flattened photo keeps some perspective: even out the grid pitch before measuring it
-        maps = gridscale.uniform_maps(grid_img, _near_ink(mask), ink.shape[1] / 297.0)
-        if maps is not None:
-            ink, grid_img = _remap_all(maps, ink, grid_img)
-            remaps.append(maps)
-            mask = _ink_mask(ink)
-    ppm_x, ppm_y, grid_found, scale_notes = _scale(ink.shape[1], grid_img, mask, page.found_page)
+        even_pitch = gridscale.uniform_maps(grid_img, _near_ink(mask), ink.shape[1] / 297.0)
+        if even_pitch is not None:
+            maps, near = even_pitch
+            if maps is not None:
+                ink, grid_img = _remap_all(maps, ink, grid_img)
+                remaps.append(maps)
+                mask = _ink_mask(ink)
+    ppm_x, ppm_y, grid_found, scale_notes = _scale(ink.shape[1], grid_img, mask, page.found_page, near)
     notes += scale_notes
     ppm = (ppm_x + ppm_y) / 2
     clean = remove_specks(remove_rules(mask, ppm), ppm)

@@ -278,14 +278,16 @@ def darkness(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     in its own); grid uses the darkest channel (a red, green or grey grid is dark there). The paper's local
     brightness comes from a small, dilated copy, so shadows and gradients divide out.
     """
-    r, g, b = cv2.split(rgb)
+    r, g, b = (cv2.extractChannel(rgb, i) for i in range(3))
     vmax = cv2.max(cv2.max(r, g), b)
     vmin = cv2.min(cv2.min(r, g), b)
     h, w = vmax.shape
     kernel = np.ones((9, 9), np.uint8)
     out = []
     for channel in (vmax, vmin):
-        small = cv2.resize(channel, (max(1, w // 4), max(1, h // 4)), interpolation=cv2.INTER_AREA)
+        # a whole multiple of 4 px: OpenCV's area resampling takes its fast path only at an integer factor
+        whole = channel[: max(4, h // 4 * 4), : max(4, w // 4 * 4)]
+        small = cv2.resize(whole, (max(1, w // 4), max(1, h // 4)), interpolation=cv2.INTER_AREA)
         paper = cv2.GaussianBlur(cv2.dilate(small, kernel), (0, 0), 6)
         paper = cv2.resize(paper, (w, h), interpolation=cv2.INTER_LINEAR)
         out.append(cv2.subtract(255, cv2.divide(channel, cv2.max(paper, 1), scale=255)))
