@@ -317,11 +317,16 @@ def skew_angle(evidence: np.ndarray, max_deg: float = 5.0) -> float:
     profiles = np.stack([evidence[:, a:b].sum(axis=1, dtype=np.float64)
                          for a, b in zip(edges[:-1], edges[1:], strict=True)])
     centres = (edges[:-1] + edges[1:]) / 2.0 - w / 2.0
-    rows = np.arange(h, dtype=np.float64)
+    reach = int(np.ceil(w / 2 * np.tan(np.radians(max_deg + 0.5)))) + 2  # beyond the largest shift tried
+    padded = np.pad(profiles, ((0, 0), (reach, reach + 1)), mode="edge")  # ends held, as np.interp would
 
-    def sharpness(angle: float) -> float:
+    def sharpness(angle: float) -> float:  # each strip shifted by linear interpolation between slices
         shift = centres * np.tan(np.radians(angle))
-        total = sum(np.interp(rows + d, rows, p) for d, p in zip(shift, profiles, strict=True))
+        whole = np.floor(shift)
+        total = np.zeros(h)
+        for p, i, f in zip(padded, (whole.astype(int) + reach).tolist(), (shift - whole).tolist(), strict=True):
+            lo = p[i: i + h]
+            total += lo + f * (p[i + 1: i + 1 + h] - lo)
         return float((total ** 2).sum())
 
     coarse = np.arange(-max_deg, max_deg + 1e-9, 0.25)

@@ -156,7 +156,6 @@ def trace_row(mask: np.ndarray, ink: np.ndarray, baseline: float, top: int, bott
         return RowTrace(baseline, top, bottom, 0, 0, y, 0.0, np.zeros(0), np.zeros(0))
     counts = np.bincount(col, minlength=w)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    centre = (first + last) / 2.0
     lo = np.full(w, np.nan)
     hi = np.full(w, np.nan)
     single = counts == 1
@@ -167,15 +166,18 @@ def trace_row(mask: np.ndarray, ink: np.ndarray, baseline: float, top: int, bott
     known = np.flatnonzero(counts > 0)
     j = np.searchsorted(known, multi) - 1  # each column's previous inked column (-1: the baseline at the start)
     before = np.where(j >= 0, known[np.maximum(j, 0)], -1)
+    # plain Python from here: a column holds two or three runs, too few for numpy's per-call cost
+    lo_l, hi_l, first_l, last_l = lo.tolist(), hi.tolist(), first.tolist(), last.tolist()
+    start_l, count_l = starts.tolist(), counts.tolist()
     for c, p in zip(multi.tolist(), before.tolist(), strict=True):
-        if p >= 0 and np.isfinite(lo[p]):
-            prev = (lo[p] + hi[p]) / 2.0
-        sl = slice(starts[c], starts[c] + counts[c])
+        if p >= 0 and lo_l[p] == lo_l[p]:  # (not NaN)
+            prev = (lo_l[p] + hi_l[p]) / 2.0
         # Distance to the run's span (0 when the path enters it), then to its centre: a steep stroke that
         # continues the path beats a label or a neighbour's spike that merely sits closer to its middle.
-        outside = np.maximum(0.0, np.maximum(first[sl] - prev, prev - last[sl]))
-        k = starts[c] + int(np.lexsort((np.abs(centre[sl] - prev), outside))[0])
-        lo[c], hi[c] = first[k], last[k]
+        _, _, k = min((max(0.0, first_l[k] - prev, prev - last_l[k]), abs((first_l[k] + last_l[k]) / 2.0 - prev), k)
+                      for k in range(start_l[c], start_l[c] + count_l[c]))
+        lo_l[c], hi_l[c] = first_l[k], last_l[k]
+    lo, hi = np.array(lo_l), np.array(hi_l)
     _drop_strays(lo, hi, baseline - top, px_per_mm)
     mid = _ink_centre(ink[top:bottom].astype(np.float32), lo, hi)
     y = mid + top
