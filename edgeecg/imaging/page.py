@@ -267,8 +267,10 @@ def rectify(rgb: np.ndarray, corners: np.ndarray | None) -> Page:
     out_h = int(round(out_w * height / width))
     dst = np.array([[0, 0], [out_w - 1, 0], [out_w - 1, out_h - 1], [0, out_h - 1]], np.float32)
     hom = cv2.getPerspectiveTransform(corners.astype(np.float32), dst)
-    flat = cv2.warpPerspective(rgb, hom, (out_w, out_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    return Page(flat, True)
+    # through RGBA: OpenCV's 4-channel warp is vectorised, and twice as fast as the 3-channel one
+    flat = cv2.warpPerspective(cv2.cvtColor(rgb, cv2.COLOR_RGB2RGBA), hom, (out_w, out_h), flags=cv2.INTER_LINEAR,
+                               borderMode=cv2.BORDER_REPLICATE)
+    return Page(cv2.cvtColor(flat, cv2.COLOR_RGBA2RGB), True)
 
 
 def darkness(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
