@@ -287,9 +287,7 @@ def darkness(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     kernel = np.ones((9, 9), np.uint8)
     out = []
     for channel in (vmax, vmin):
-        # a whole multiple of 4 px: OpenCV's area resampling takes its fast path only at an integer factor
-        whole = channel[: max(4, h // 4 * 4), : max(4, w // 4 * 4)]
-        small = cv2.resize(whole, (max(1, w // 4), max(1, h // 4)), interpolation=cv2.INTER_AREA)
+        small = cv2.resize(channel, (max(1, w // 4), max(1, h // 4)), interpolation=cv2.INTER_AREA)
         paper = cv2.GaussianBlur(cv2.dilate(small, kernel), (0, 0), 6)
         paper = cv2.resize(paper, (w, h), interpolation=cv2.INTER_LINEAR)
         out.append(cv2.subtract(255, cv2.divide(channel, cv2.max(paper, 1), scale=255)))
