@@ -44,6 +44,17 @@ def test_a_chart_cut_into_a_wedge_gives_way_to_the_sheet():
     assert found is not None and np.abs(found - SHEET).max() < 10.0
 
 
+def test_a_shadow_across_a_corner_of_the_sheet_does_not_cut_it_off():
+    """A shadow darkens sheet and desk alike, and can take the sheet's corner below the brightness threshold;
+    on a coloured desk the sheet's low saturation still tells it apart, so its corner stays where it is."""
+    img = _sheet_on_desk().astype(np.float32)
+    shade = np.zeros(img.shape[:2], np.float32)
+    cv2.fillConvexPoly(shade, np.array([[0, 0], [1000, 0], [0, 800]], np.int32), 1.0)
+    img *= 1.0 - 0.55 * cv2.GaussianBlur(shade, (0, 0), 25)[..., None]
+    found = find_page(np.clip(img, 0, 255).astype(np.uint8))
+    assert found is not None and np.abs(found - SHEET).max() < 8.0
+
+
 def test_every_simulated_poor_photo_of_a_sheet_passes_as_a_sheet():
     """The wedge check's bounds (corners within 25 degrees of square, opposite sides within 1.7x) leave room
     over the steepest views the capture simulator makes (camera tilt up to 30 degrees, A4 and Letter)."""
