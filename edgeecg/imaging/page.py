@@ -222,7 +222,8 @@ def find_page(rgb: np.ndarray) -> np.ndarray | None:
     if thr < 90:
         return None
     paper = ((bright > 0) & (spread < 70)).astype(np.uint8) * 255
-    paper = cv2.morphologyEx(_with_shaded_paper(paper, value, spread, thr), cv2.MORPH_CLOSE, np.ones((9, 9), np.uint8))
+    paper = cv2.morphologyEx(_with_shaded_paper(paper, value, darkest, thr), cv2.MORPH_CLOSE,
+                             np.ones((9, 9), np.uint8))
     lines = cv2.morphologyEx(darkest, cv2.MORPH_BLACKHAT, np.ones((5, 5), np.uint8))
     _, textured = cv2.threshold(cv2.blur(lines, (15, 15)), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     chart = cv2.morphologyEx(cv2.bitwise_and(textured, paper), cv2.MORPH_OPEN, np.ones((15, 15), np.uint8))
@@ -243,24 +244,32 @@ def find_page(rgb: np.ndarray) -> np.ndarray | None:
     return corners / scale
 
 
-def _with_shaded_paper(paper: np.ndarray, value: np.ndarray, spread: np.ndarray, bright: float) -> np.ndarray:
-    """`paper` plus the stretch of sheet a shadow darkened below the brightness threshold `bright`, on a coloured
-    desk.
+def _with_shaded_paper(paper: np.ndarray, value: np.ndarray, darkest: np.ndarray, bright: float) -> np.ndarray:
+    """`paper` plus the stretch of sheet a shadow darkened below the brightness threshold `bright`, on a
+    coloured desk.
 
     Light and shadow scale a pixel's channels together, so its saturation (spread over value) survives
     them: the sheet's is low, a coloured desk's high. On a grey desk saturation tells nothing, and a deep
     shadow (below 0.4 of the threshold) leaves too little light to judge it: `paper` as it was.
     """
-    sat = spread.astype(np.float32) / np.maximum(value, 1).astype(np.float32)
-    on = paper > 0
-    if not 0.05 < on.mean() < 0.95:
+    sat = cv2.divide(cv2.subtract(value, darkest), cv2.max(value, 1), scale=255)  # uint8, 255 = pure colour
+    on = float(np.count_nonzero(paper)) / paper.size
+    if not 0.05 < on < 0.95:
         return paper
-    sheet, desk = float(np.median(sat[on])), float(np.median(sat[~on]))
+    sheet, desk = (_median_u8(sat, m) / 255 for m in (paper, cv2.bitwise_not(paper)))
     if desk < sheet + 0.2:
         return paper
-    shaded = ((sat < (sheet + desk) / 2) & (value > 0.4 * bright) & ~on).astype(np.uint8) * 255
+    _, low = cv2.threshold(sat, 255 * (sheet + desk) / 2, 255, cv2.THRESH_BINARY_INV)
+    _, lit = cv2.threshold(value, 0.4 * bright, 255, cv2.THRESH_BINARY)
+    shaded = cv2.bitwise_and(cv2.bitwise_and(low, lit), cv2.bitwise_not(paper))
     # a shadow's stretch of sheet is solid; the blurred rim of the sheet and desk noise are not
     return cv2.bitwise_or(paper, cv2.morphologyEx(shaded, cv2.MORPH_OPEN, np.ones((9, 9), np.uint8)))
+
+
+def _median_u8(img: np.ndarray, mask: np.ndarray) -> float:
+    """Median of a uint8 image under a mask, from its histogram (numpy's median sorts)."""
+    counts = np.cumsum(cv2.calcHist([img], [0], mask, [256], [0, 256]).ravel())
+    return float(np.searchsorted(counts, 0.5 * counts[-1]))
 
 
 def _is_flat_rectangle(corners: np.ndarray) -> bool:
