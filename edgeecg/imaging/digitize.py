@@ -392,7 +392,10 @@ def _scale(width: int, grid_img: np.ndarray, mask: np.ndarray, found_page: bool,
     prior = width / 297.0
     sx, sy = gridscale.measure(grid_img, _near_ink(mask), prior, near)
     notes = []
-    if sx and sy and 0.85 < sx.px_per_mm / sy.px_per_mm < 1.15:
+    # a sheet flattened from its outline keeps the outline's proportions, which a 30-degree camera tilt
+    # foreshortens by up to a quarter; a scan's millimetres are square
+    stretch = 1.3 if found_page else 1.15
+    if sx and sy and 1 / stretch < sx.px_per_mm / sy.px_per_mm < stretch:
         return sx.px_per_mm, sy.px_per_mm, True, notes
     one = sx if sx and (not sy or sx.strength >= sy.strength) else sy
     if one and one.major_found and one.strength > 0.3 and 0.5 < one.px_per_mm / prior < 2.0:

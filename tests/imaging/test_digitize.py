@@ -67,6 +67,27 @@ def test_without_a_grid_the_sheet_size_sets_the_scale(ecgs, paper, dpi):
     assert _median_snr(shot, result) > 14.0
 
 
+@pytest.mark.parametrize("found_page", [True, False])
+def test_a_flattened_sheet_may_keep_its_foreshortening(ecgs, found_page):
+    """A sheet flattened from a steep photo's outline keeps the outline's proportions: its grid reads 1.2x
+    finer down than across. Both axes are the grid's, and are used as read; on a scan, millimetres are
+    square, and two axes that far apart mean one of them is wrong."""
+    from edgeecg.imaging.digitize import _ink_mask, _scale
+    from edgeecg.imaging.page import darkness
+
+    shot = render(ecgs[1], "3x4", RenderConfig(dpi=200))
+    h, w = shot.image.shape[:2]
+    squashed = cv2.resize(shot.image, (w, int(h / 1.22)), interpolation=cv2.INTER_AREA)
+    ink, grid_img = darkness(squashed)
+    ppm_x, ppm_y, grid_found, notes = _scale(w, grid_img, _ink_mask(ink), found_page)
+    assert grid_found
+    if found_page:
+        assert not notes
+        assert (ppm_x, ppm_y) == pytest.approx((200 / 25.4, 200 / 25.4 / 1.22), rel=0.01)
+    else:
+        assert notes == ["grid measured along one axis only"] and ppm_x == ppm_y
+
+
 def test_wave_tips_are_read_at_their_height(ecgs):
     """A steep stroke's column holds the whole climb; reading its middle left the five tallest samples of
     each lead 0.04-0.06 mV (median) off, reading the stroke across leaves about 0.02."""
