@@ -121,7 +121,7 @@ def bench_digitize(
         verdict.add_column(col)
     for sev, snr in overall["median_snr_db"].items():
         target = bench.TARGETS.get(sev)
-        verdict.add_row(f"median SNR {sev}", f"{snr:.1f} dB", f">= {target} dB", "yes" if snr >= target else "NO")
+        verdict.add_row(f"median SNR {sev}", f"{snr:.2f} dB", f">= {target} dB", "yes" if snr >= target else "NO")
     verdict.add_row("layout detection", f"{overall['layout_accuracy']:.1%}", ">= 98 %",
                     "yes" if overall["layout_accuracy"] >= 0.98 else "NO")
     ms = overall["median_ms_photo_2200x1700"] or overall["median_ms"]
