@@ -110,8 +110,9 @@ def _order_corners(pts: np.ndarray) -> np.ndarray:
     return np.array([pts[np.argmin(s)], pts[np.argmin(d)], pts[np.argmax(s)], pts[np.argmax(d)]], np.float32)
 
 
-def _quad(mask: np.ndarray, min_area: float) -> np.ndarray | None:
-    """Four corners of the largest blob of `mask`, if it is a convex quadrilateral of sensible size."""
+def _quad(mask: np.ndarray, min_area: float) -> tuple[np.ndarray, np.ndarray] | None:
+    """(four corners, outline points) of the largest blob of `mask`, if it is a convex quadrilateral of
+    sensible size; the corners are the hull's (see _straight_sides for where its edges meet)."""
     contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
     if not contours:
         return None
@@ -125,9 +126,22 @@ def _quad(mask: np.ndarray, min_area: float) -> np.ndarray | None:
         if len(approx) == 4:
             corners = _order_corners(approx)
             if cv2.contourArea(corners) >= 0.85 * cv2.contourArea(hull.astype(np.float32)):
-                return _straight_sides(best.reshape(-1, 2).astype(np.float32), corners)
+                return corners, best.reshape(-1, 2).astype(np.float32)
             return None
     return None
+
+
+def _chart_bent(sheet: np.ndarray, chart: np.ndarray) -> bool:
+    """True when the textured chart lies within the sheet (3 px slack, at least half its area) but one of its
+    sides runs more than 1.5 degrees off the sheet's: shadow or blur wore the texture away there, and the
+    sheet's straight, sharp edges flatten the page better. A chart whose sides run with the sheet's is
+    intact, and better than the sheet: it leaves the margins, and anything lying on them, out."""
+    inside = all(cv2.pointPolygonTest(sheet, (float(x), float(y)), True) > -3 for x, y in chart)
+    if not inside or cv2.contourArea(chart) < 0.5 * cv2.contourArea(sheet):
+        return False
+    sides = [np.roll(q, -1, axis=0) - q for q in (sheet, chart)]
+    turn = np.degrees(np.arctan2(sides[0][:, 1], sides[0][:, 0]) - np.arctan2(sides[1][:, 1], sides[1][:, 0]))
+    return bool(np.abs((turn + 180) % 360 - 180).max() > 1.5)
 
 
 def _squarish(corners: np.ndarray) -> bool:
@@ -208,8 +222,10 @@ def _shrink(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 def find_page(rgb: np.ndarray) -> np.ndarray | None:
     """Four corners of the printed chart in a photo, or None (scans, crops, screenshots fill the frame).
 
-    First the paper that carries fine dark lines (the ECG grid and traces: a texture no desk has), then, for
-    grid-less paper, the bright low-saturation sheet against a darker background.
+    Two outlines: the paper that carries fine dark lines (the ECG grid and traces: a texture no desk has),
+    and the bright low-saturation sheet against a darker background. The textured chart's (a sheet's outline
+    can take in a bright object beside it), unless shadow or blur bent it within the sheet (_chart_bent),
+    else the sheet's (grid-less paper).
     """
     h, w = rgb.shape[:2]
     scale = 800.0 / max(h, w)
@@ -227,14 +243,16 @@ def find_page(rgb: np.ndarray) -> np.ndarray | None:
     lines = cv2.morphologyEx(darkest, cv2.MORPH_BLACKHAT, np.ones((5, 5), np.uint8))
     _, textured = cv2.threshold(cv2.blur(lines, (15, 15)), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     chart = cv2.morphologyEx(cv2.bitwise_and(textured, paper), cv2.MORPH_OPEN, np.ones((15, 15), np.uint8))
-    found = [_quad(chart, 0.15)]
-    if found[0] is None or not _squarish(found[0]):
-        found.append(_quad(cv2.morphologyEx(paper, cv2.MORPH_OPEN, np.ones((5, 5), np.uint8)), 0.12))
-    found = [q for q in found if q is not None]
+    textured_q = _quad(chart, 0.15)
+    sheet_q = _quad(cv2.morphologyEx(paper, cv2.MORPH_OPEN, np.ones((5, 5), np.uint8)), 0.12)
+    found = [q for q in (textured_q, sheet_q) if q is not None]
     if not found:
         return None
+    if textured_q and sheet_q and _squarish(sheet_q[0]) and _chart_bent(sheet_q[0], textured_q[0]):
+        found.insert(0, sheet_q)
     # a quad no camera could make of a sheet (a shadow cut the chart into a wedge) only where nothing better
-    corners = next((q for q in found if _squarish(q)), found[0])
+    corners, outline = next((q for q in found if _squarish(q[0])), found[0])
+    corners = _straight_sides(outline, corners)
     outside = np.ones(paper.shape, np.uint8)
     cv2.fillConvexPoly(outside, corners.astype(np.int32), 0)
     if outside.any() and (paper[outside > 0] > 0).mean() > 0.6:

@@ -21,6 +21,17 @@ def _sheet_on_desk(pen_at: int | None = None) -> np.ndarray:
     return img
 
 
+def _grid_on(img: np.ndarray, quad: np.ndarray) -> np.ndarray:
+    """`img` with an 8 px grid of grey lines inside `quad`: the texture a printed chart has."""
+    region = np.zeros(img.shape[:2], np.uint8)
+    cv2.fillConvexPoly(region, quad.astype(np.int32), 1)
+    lines = np.zeros_like(region)
+    lines[::8, :] = 1
+    lines[:, ::8] = 1
+    img[(region > 0) & (lines > 0)] = (150, 150, 150)
+    return img
+
+
 @pytest.mark.parametrize("corner", [0, 1, 2, 3])
 def test_a_pen_touching_the_sheet_does_not_pull_its_corner(corner):
     alone = find_page(_sheet_on_desk())
@@ -33,13 +44,7 @@ def test_a_pen_touching_the_sheet_does_not_pull_its_corner(corner):
 def test_a_chart_cut_into_a_wedge_gives_way_to_the_sheet():
     """A deep shadow can leave only a wedge of the chart's texture (one side half its opposite); no camera
     tilt of 30 degrees or less makes a sheet look like that, so the sheet's own outline is used instead."""
-    img = _sheet_on_desk()
-    wedge = np.zeros(img.shape[:2], np.uint8)
-    cv2.fillConvexPoly(wedge, np.array([[340, 240], [1310, 650], [1270, 960], [290, 910]], np.int32), 1)
-    lines = np.zeros_like(wedge)
-    lines[::8, :] = 1
-    lines[:, ::8] = 1
-    img[(wedge > 0) & (lines > 0)] = (150, 150, 150)
+    img = _grid_on(_sheet_on_desk(), np.array([[340, 240], [1310, 650], [1270, 960], [290, 910]], np.float32))
     found = find_page(img)
     assert found is not None and np.abs(found - SHEET).max() < 10.0
 
@@ -53,6 +58,25 @@ def test_a_shadow_across_a_corner_of_the_sheet_does_not_cut_it_off():
     img *= 1.0 - 0.55 * cv2.GaussianBlur(shade, (0, 0), 25)[..., None]
     found = find_page(np.clip(img, 0, 255).astype(np.uint8))
     assert found is not None and np.abs(found - SHEET).max() < 8.0
+
+
+def test_the_sheet_outline_wins_over_a_chart_texture_that_fades_short_of_it():
+    """Shadow and blur can erase the grid's texture near a corner, which bends the textured chart's outline;
+    the sheet's own edges are straight and sharp there, and the chart lies within them."""
+    centre = SHEET.mean(axis=0)
+    chart = centre + 0.88 * (SHEET - centre)
+    chart[0] += 0.25 * (centre - chart[0])  # the texture stops well short of the top-left corner
+    found = find_page(_grid_on(_sheet_on_desk(), chart))
+    assert found is not None and np.abs(found - SHEET).max() < 8.0
+
+
+def test_an_intact_chart_is_flattened_without_the_sheet_margins():
+    """A chart whose texture runs parallel to the sheet's edges is whole: flattening it, not the sheet, keeps
+    the margins (and whatever lies on them) out of the page the digitizer reads."""
+    centre = SHEET.mean(axis=0)
+    chart = centre + 0.85 * (SHEET - centre)
+    found = find_page(_grid_on(_sheet_on_desk(), chart))
+    assert found is not None and np.abs(found - chart).max() < 8.0
 
 
 def test_every_simulated_poor_photo_of_a_sheet_passes_as_a_sheet():
