@@ -125,7 +125,8 @@ def bench_digitize(
     verdict.add_row("layout detection", f"{overall['layout_accuracy']:.1%}", ">= 98 %",
                     "yes" if overall["layout_accuracy"] >= 0.98 else "NO")
     ms = overall["median_ms_photo_2200x1700"] or overall["median_ms"]
-    verdict.add_row("median time per photo (1 core)", f"{ms:.0f} ms", "<= 150 ms", "yes" if ms <= 150 else "NO")
+    verdict.add_row("median time per photo (1 core, best of 2 runs)", f"{ms:.0f} ms", "<= 150 ms",
+                    "yes" if ms <= 150 else "NO")
     verdict.add_row("peak array memory (one photo)", f"{memory:.0f} MB", "-", "")
     verdict.add_row("renders per second, 200 dpi A4 (1 core)", f"{1000 / render_ms:.0f}", ">= 20",
                     "yes" if 1000 / render_ms >= 20 else "NO")
