@@ -191,8 +191,9 @@ def _straight_sides(outline: np.ndarray, corners: np.ndarray) -> np.ndarray:
         if not ok.any():
             return corners
         n = np.stack([-d[ok, 1], d[ok, 0]], axis=1) / norm[ok, None]
-        dist = np.abs(np.einsum("kpd,kd->kp", pts[None, :, :] - pts[pairs[ok, 0]][:, None, :], n))
-        inliers = dist[int(np.argmax((dist < 1.5).sum(axis=1)))] < 1.5
+        # every point's distance to every candidate line, as one matrix product: [points, candidates]
+        dist = np.abs(pts @ n.T - (pts[pairs[ok, 0]] * n).sum(axis=1)[None, :])
+        inliers = dist[:, int(np.argmax((dist < 1.5).sum(axis=0)))] < 1.5
         vx, vy, x, y = cv2.fitLine(pts[inliers], cv2.DIST_L2, 0, 0.01, 0.01).ravel()
         lines.append((np.array([x, y], np.float32), np.array([vx, vy], np.float32)))
     refined = []

@@ -179,7 +179,7 @@ def trace_row(mask: np.ndarray, ink: np.ndarray, baseline: float, top: int, bott
         lo_l[c], hi_l[c] = first_l[k], last_l[k]
     lo, hi = np.array(lo_l), np.array(hi_l)
     _drop_strays(lo, hi, baseline - top, px_per_mm)
-    mid = _ink_centre(ink[top:bottom].astype(np.float32), lo, hi)
+    mid = _ink_centre(ink[top:bottom], lo, hi)
     y = mid + top
     xs = np.flatnonzero(np.isfinite(y))
     px, py = _path(ink[top:bottom], lo, hi, mid, line_px)
