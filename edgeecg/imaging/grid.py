@@ -94,7 +94,7 @@ def _refine(spec: np.ndarray, n: int, period: float) -> float:
 
 def _blanked(grid: np.ndarray, ink_mask: np.ndarray) -> np.ndarray:
     """The grid evidence (uint8) with the traces blanked out: trace ink is not grid."""
-    return cv2.bitwise_and(grid, grid, mask=np.logical_not(ink_mask).view(np.uint8))  # 3x numpy's where
+    return cv2.bitwise_and(grid, grid, mask=np.logical_not(ink_mask).view(np.uint8))  # a third of np.where's time
 
 
 def _sums(img: np.ndarray, axis: int) -> np.ndarray:

@@ -250,7 +250,7 @@ def find_page(rgb: np.ndarray) -> np.ndarray | None:
     if not found:
         return None
     if textured_q and sheet_q and _squarish(sheet_q[0]) and _chart_bent(sheet_q[0], textured_q[0]):
-        found.insert(0, sheet_q)
+        found.reverse()  # the sheet first
     # a quad no camera could make of a sheet (a shadow cut the chart into a wedge) only where nothing better
     corners, outline = next((q for q in found if _squarish(q[0])), found[0])
     corners = _straight_sides(outline, corners)
