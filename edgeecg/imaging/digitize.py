@@ -50,6 +50,10 @@ MIN_SHARPNESS = 0.3
 scores 0.20, the worst simulated poor-photo about 0.5, the real images 0.6-1.8."""
 MIN_CONFIDENCE = 0.6
 """Below this the digitizer refuses rather than return signals nobody should trust."""
+FAINT_LEVELS = (0.8, 0.65)
+"""Fractions of an image's own ink level tried in turn where nothing readable comes out at that level: a faint,
+motion-blurred trace falls apart at the level that bold labels and the grid pull Otsu's threshold to. A read
+at a lower level must pass the same checks, at 0.9 of the confidence."""
 LOOK_ALIKE = {"6x2": "2x6", "6x2-sync": "2x6"}
 """Layouts that print the same page geometry; detection names the first, `--layout` picks the others."""
 
@@ -131,9 +135,10 @@ class Digitized:
         return img
 
 
-def _ink_mask(ink: np.ndarray) -> np.ndarray:
-    """uint8 mask (255 = trace ink) at the image's own Otsu level; redone after every resampling of `ink`."""
-    return (ink > ink_threshold(ink)).astype(np.uint8) * 255
+def _ink_mask(ink: np.ndarray, level: float = 1.0) -> np.ndarray:
+    """uint8 mask (255 = trace ink) at the image's own Otsu level times `level`; redone after every resampling
+    of `ink`."""
+    return (ink > level * ink_threshold(ink)).astype(np.uint8) * 255
 
 
 def _near_ink(mask: np.ndarray) -> np.ndarray:
@@ -458,27 +463,40 @@ def digitize(image: np.ndarray, config: DigitizeConfig | None = None) -> Digitiz
     cfg = config or DigitizeConfig()
     img = check_readable(image)
     corners = find_page(img)
-    result = _read(img, corners, cfg)
+    result = _read_faint_too(img, corners, cfg)
     clipped = max(r.x_end for r in result.rows) >= result.flat.shape[1] - 3
     if corners is not None and clipped:
         # the chart's outline cut the traces' ends, which time zero hangs on: flatten a slightly larger area
         centre = corners.mean(axis=0)
         try:
-            result = _read(img, centre + 1.04 * (corners - centre), cfg)
+            result = _read_faint_too(img, centre + 1.04 * (corners - centre), cfg)
         except DigitizeError:
             result.quality.notes.append("the traces reach the edge of the flattened chart: timing may be off")
     return result
 
 
-def _read(img: np.ndarray, corners: np.ndarray | None, cfg: DigitizeConfig) -> Digitized:
-    notes: list[str] = []
+def _read_faint_too(img: np.ndarray, corners: np.ndarray | None, cfg: DigitizeConfig) -> Digitized:
+    """`_read` at the image's own ink level, then at the FAINT_LEVELS; the first level's refusal if none reads."""
+    try:
+        return _read(img, corners, cfg)
+    except DigitizeError as first:
+        for level in FAINT_LEVELS:
+            try:
+                return _read(img, corners, cfg, level)
+            except DigitizeError:
+                continue
+        raise first from None
+
+
+def _read(img: np.ndarray, corners: np.ndarray | None, cfg: DigitizeConfig, level: float = 1.0) -> Digitized:
+    notes: list[str] = [] if level == 1.0 else [f"faint traces: read at {level:.0%} of the image's own ink level"]
     page = rectify(img, corners)
     ink, grid_img = darkness(page.rgb)
     sharp = sharpness(cv2.cvtColor(page.rgb, cv2.COLOR_RGB2GRAY))
     if sharp < MIN_SHARPNESS:
         raise DigitizeError(f"image is too blurred to read 1 mm detail (focus measure {sharp:.3f} < "
                             f"{MIN_SHARPNESS}); retake the photo in focus and without motion")
-    mask = _ink_mask(ink)
+    mask = _ink_mask(ink, level)
     dark = float(np.count_nonzero(mask)) / mask.size
     if dark > 0.13:  # ECG traces and labels cover a few per cent of a page (uniform noise: 14 %)
         raise DigitizeError(f"the image does not look like a printed ECG: dark marks cover {dark:.0%} of it (a "
@@ -490,7 +508,7 @@ def _read(img: np.ndarray, corners: np.ndarray | None, cfg: DigitizeConfig) -> D
     if abs(angle) >= 0.02:
         ink, rotation = rotate(ink, angle)
         grid_img, _ = rotate(grid_img, angle)
-        mask = _ink_mask(ink)
+        mask = _ink_mask(ink, level)
     near = None
     if page.found_page:  # a flattened photo keeps some perspective: even out the grid pitch before measuring it
         even_pitch = gridscale.uniform_maps(grid_img, _near_ink(mask), ink.shape[1] / 297.0)
@@ -499,7 +517,7 @@ def _read(img: np.ndarray, corners: np.ndarray | None, cfg: DigitizeConfig) -> D
             if maps is not None:
                 ink, grid_img = _remap_all(maps, ink, grid_img)
                 remaps.append(maps)
-                mask = _ink_mask(ink)
+                mask = _ink_mask(ink, level)
     ppm_x, ppm_y, grid_found, scale_notes = _scale(ink.shape[1], grid_img, mask, page.found_page, near)
     notes += scale_notes
     ppm = (ppm_x + ppm_y) / 2
@@ -612,7 +630,8 @@ def _read(img: np.ndarray, corners: np.ndarray | None, cfg: DigitizeConfig) -> D
 
     shown = observed_mask(layout, cfg.fs, n)
     ambiguous = float(np.mean([r.ambiguous for r in rows]))
-    image_conf = scale_conf * (1.0 if pulses or cfg.gain else 0.85) * (1.0 - min(0.5, ambiguous))
+    image_conf = (scale_conf * (1.0 if pulses or cfg.gain else 0.85) * (1.0 - min(0.5, ambiguous))
+                  * (1.0 if level == 1.0 else 0.9))
     leads = []
     for i, name in enumerate(LEADS):
         if not shown[i].any():

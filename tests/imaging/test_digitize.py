@@ -88,6 +88,16 @@ def test_a_flattened_sheet_may_keep_its_foreshortening(ecgs, found_page):
         assert notes == ["grid measured along one axis only"] and ppm_x == ppm_y
 
 
+def test_a_faint_trace_is_read_at_a_lower_ink_level(ecgs):
+    """A pale grey pen under bold black labels: Otsu's level lands between the labels and the trace, which
+    falls apart there (refused: no rows); the digitizer tries lower levels before it refuses, and says so."""
+    shot = render(ecgs[1], "3x4", RenderConfig(trace_colour=(150, 150, 150)))
+    result = digitize(shot.image, DigitizeConfig(fs=shot.truth.fs))
+    assert result.quality.layout == "3x4"
+    assert any(n.startswith("faint traces: read at 65%") for n in result.quality.notes)
+    assert _median_snr(shot, result) > 15.0
+
+
 def test_wave_tips_are_read_at_their_height(ecgs):
     """A steep stroke's column holds the whole climb; reading its middle left the five tallest samples of
     each lead 0.04-0.06 mV (median) off, reading the stroke across leaves about 0.02."""
