@@ -52,8 +52,10 @@ MIN_CONFIDENCE = 0.6
 """Below this the digitizer refuses rather than return signals nobody should trust."""
 FAINT_LEVELS = (0.8, 0.65)
 """Fractions of an image's own ink level tried in turn where nothing readable comes out at that level: a faint,
-motion-blurred trace falls apart at the level that bold labels and the grid pull Otsu's threshold to. A read
-at a lower level must pass the same checks, at 0.9 of the confidence."""
+motion-blurred trace falls apart at the level that bold labels and the grid pull Otsu's threshold to."""
+FAINT_MIN_CONFIDENCE = 0.75
+"""The bar a read at a lower ink level must clear: more of the paper's noise passes there, and a read that
+only just clears MIN_CONFIDENCE at such a level is often one whose amplitudes are wrong."""
 LOOK_ALIKE = {"6x2": "2x6", "6x2-sync": "2x6"}
 """Layouts that print the same page geometry; detection names the first, `--layout` picks the others."""
 
@@ -630,8 +632,7 @@ def _read(img: np.ndarray, corners: np.ndarray | None, cfg: DigitizeConfig, leve
 
     shown = observed_mask(layout, cfg.fs, n)
     ambiguous = float(np.mean([r.ambiguous for r in rows]))
-    image_conf = (scale_conf * (1.0 if pulses or cfg.gain else 0.85) * (1.0 - min(0.5, ambiguous))
-                  * (1.0 if level == 1.0 else 0.9))
+    image_conf = scale_conf * (1.0 if pulses or cfg.gain else 0.85) * (1.0 - min(0.5, ambiguous))
     leads = []
     for i, name in enumerate(LEADS):
         if not shown[i].any():
@@ -642,10 +643,11 @@ def _read(img: np.ndarray, corners: np.ndarray | None, cfg: DigitizeConfig, leve
     if coverage < 0.5:
         raise DigitizeError(f"only {coverage:.0%} of the printed traces could be followed; the image is too faint, "
                             f"cluttered or not a printed 12-lead ECG")
-    if coverage * image_conf < MIN_CONFIDENCE:
+    bar = MIN_CONFIDENCE if level == 1.0 else FAINT_MIN_CONFIDENCE
+    if coverage * image_conf < bar:
         found = "; ".join(notes) or "rows, scale or layout uncertain"
         raise DigitizeError(f"could not read this print reliably (confidence {coverage * image_conf:.2f} < "
-                            f"{MIN_CONFIDENCE}: {found}); retake it flat, in focus and whole, or pass --layout")
+                            f"{bar}: {found}); retake it flat, in focus and whole, or pass --layout")
     quality = Quality(
         confidence=round(coverage * image_conf, 3), layout=layout.name, layout_detected=cfg.layout == "auto",
         layout_margin=round(margin, 2), page_found=page.found_page, rotation_deg=round(angle, 2),

@@ -57,10 +57,20 @@ def test_real_scan_is_digitized_with_a_quality_report():
     assert np.isfinite(ii).mean() > 0.95 and 0.3 < np.nanmax(ii) - np.nanmin(ii) < 5.0  # mV, plausible
 
 
-@pytest.mark.parametrize("name", ["ecg00003.png", "ecg00008.jpg"])
-def test_real_images_that_cannot_be_read_are_refused_not_guessed(name):
+def test_real_images_that_cannot_be_read_are_refused_not_guessed():
     with pytest.raises(DigitizeError):
-        digitize(load_image(REAL / name))
+        digitize(load_image(REAL / "ecg00008.jpg"))  # two leads, close up: no printed layout
+
+
+def test_a_real_scan_with_a_pale_pen_is_read_at_a_lower_ink_level():
+    """ecg00003's thin, pale pen falls apart at the image's own ink level (refused there at confidence 0.54);
+    at 65 % of it rows, leads and QRS strokes are whole (overlay checked by eye), and the report says so."""
+    result = digitize(load_image(REAL / "ecg00003.png"))
+    q = result.quality
+    assert q.layout == "3x4+II" and q.confidence >= 0.75
+    assert any(n.startswith("faint traces: read at 65%") for n in q.notes)
+    ii = result.record.signal[1]
+    assert np.isfinite(ii).mean() > 0.95 and 0.3 < np.nanmax(ii) - np.nanmin(ii) < 5.0  # mV, plausible
 
 
 def _pdf_with_image(rgb: np.ndarray) -> bytes:
