@@ -17,6 +17,7 @@ import numpy as np
 from edgeecg.imaging import grid as gridscale
 from edgeecg.imaging.page import (
     DigitizeError,
+    Page,
     check_readable,
     darkness,
     find_page,
@@ -478,26 +479,29 @@ def digitize(image: np.ndarray, config: DigitizeConfig | None = None) -> Digitiz
 
 
 def _read_faint_too(img: np.ndarray, corners: np.ndarray | None, cfg: DigitizeConfig) -> Digitized:
-    """`_read` at the image's own ink level, then at the FAINT_LEVELS; the first level's refusal if none reads."""
-    try:
-        return _read(img, corners, cfg)
-    except DigitizeError as first:
-        for level in FAINT_LEVELS:
-            try:
-                return _read(img, corners, cfg, level)
-            except DigitizeError:
-                continue
-        raise first from None
-
-
-def _read(img: np.ndarray, corners: np.ndarray | None, cfg: DigitizeConfig, level: float = 1.0) -> Digitized:
-    notes: list[str] = [] if level == 1.0 else [f"faint traces: read at {level:.0%} of the image's own ink level"]
+    """The page flattened and its ink and grid evidence read once, then `_read` at the image's own ink level
+    and at the FAINT_LEVELS; the first level's refusal if none reads. Blur does not depend on the level: a
+    blurred page is refused before any of them."""
     page = rectify(img, corners)
     ink, grid_img = darkness(page.rgb)
     sharp = sharpness(cv2.cvtColor(page.rgb, cv2.COLOR_RGB2GRAY))
     if sharp < MIN_SHARPNESS:
         raise DigitizeError(f"image is too blurred to read 1 mm detail (focus measure {sharp:.3f} < "
                             f"{MIN_SHARPNESS}); retake the photo in focus and without motion")
+    try:
+        return _read(page, ink, grid_img, sharp, cfg)
+    except DigitizeError as first:
+        for level in FAINT_LEVELS:
+            try:
+                return _read(page, ink, grid_img, sharp, cfg, level)
+            except DigitizeError:
+                continue
+        raise first from None
+
+
+def _read(page: Page, ink: np.ndarray, grid_img: np.ndarray, sharp: float, cfg: DigitizeConfig,
+          level: float = 1.0) -> Digitized:
+    notes: list[str] = [] if level == 1.0 else [f"faint traces: read at {level:.0%} of the image's own ink level"]
     mask = _ink_mask(ink, level)
     dark = float(np.count_nonzero(mask)) / mask.size
     if dark > 0.13:  # ECG traces and labels cover a few per cent of a page (uniform noise: 14 %)

@@ -57,9 +57,8 @@ def remove_rules(mask: np.ndarray, px_per_mm: float) -> np.ndarray:
     # 100 mm at full size: a grid line spans the chart, a trace's level stretches end at every QRS (a 1 px
     # trace at 72 dpi can run level for 40 mm); any ink in a half-size pixel counts
     half = max(4, int(25 * px_per_mm))
-    rules = np.zeros((h // 2, w // 2), np.uint8)
-    for axis in (1, 0):
-        rules |= _open_line((small > 0).view(np.uint8), half, axis)
+    inked = (small > 0).view(np.uint8)
+    rules = _open_line(inked, half, axis=1) | _open_line(inked, half, axis=0)
     if not rules.any():
         return mask
     rules = cv2.resize(rules * np.uint8(255), (w, h), interpolation=cv2.INTER_NEAREST)
