@@ -21,6 +21,7 @@ from edgeecg.imaging.page import (
     check_readable,
     darkness,
     find_page,
+    grid_floor,
     ink_threshold,
     rectify,
     rotate,
@@ -35,6 +36,7 @@ from edgeecg.imaging.trace import (
     find_rows,
     line_width,
     pen_end,
+    pen_width,
     pulse_shape,
     remove_rules,
     remove_specks,
@@ -138,10 +140,16 @@ class Digitized:
         return img
 
 
-def _ink_mask(ink: np.ndarray, level: float = 1.0) -> np.ndarray:
-    """uint8 mask (255 = trace ink) at the image's own Otsu level times `level`; redone after every resampling
-    of `ink`."""
-    return (ink > level * ink_threshold(ink)).astype(np.uint8) * 255
+def _ink_mask(ink: np.ndarray, level: float = 1.0, floor: float = 0.0) -> np.ndarray:
+    """uint8 mask (255 = trace ink) at the image's own Otsu level times `level`, or above the grid's `floor`;
+    redone after every resampling of `ink`."""
+    return (ink > max(level * ink_threshold(ink), floor)).astype(np.uint8) * 255
+
+
+def _above_grid(ink: np.ndarray, mask: np.ndarray, level: float, floor: float) -> tuple[float, np.ndarray]:
+    """(floor, mask) raised above the printed grid's ink level where its lines passed the threshold."""
+    raised = grid_floor(ink, mask)
+    return (floor, mask) if raised <= floor else (raised, _ink_mask(ink, level, raised))
 
 
 def _near_ink(mask: np.ndarray) -> np.ndarray:
@@ -322,8 +330,8 @@ def _even_rows(clean: np.ndarray, baselines: list[float], counts: set[int], ppm:
     return [float(p) for p in comb]
 
 
-def _trace_rows(clean: np.ndarray, ink: np.ndarray, baselines: list[float], pitch: float, lw: float, ppm: float
-                ) -> list[RowTrace]:
+def _trace_rows(clean: np.ndarray, ink: np.ndarray, baselines: list[float], pitch: float, lw: float, ppm: float,
+                pen: float | None = None) -> list[RowTrace]:
     """Every row traced within the band halfway to its neighbours; a row whose waves ran into that band's
     edge towards a neighbour (12x1 prints: rows 15 mm apart, a 2 mV S wave is 20 mm) again, out to the
     neighbours' baselines, with the neighbours' own traced ink taken out of its way."""
@@ -331,7 +339,7 @@ def _trace_rows(clean: np.ndarray, ink: np.ndarray, baselines: list[float], pitc
     for i, base in enumerate(baselines):
         top = (baselines[i - 1] + base) / 2 if i else base - 0.65 * pitch
         bottom = (base + baselines[i + 1]) / 2 if i + 1 < len(baselines) else base + 0.65 * pitch
-        first.append(trace_row(clean, ink, base, int(top), int(bottom), lw, ppm))
+        first.append(trace_row(clean, ink, base, int(top), int(bottom), lw, ppm, pen))
     rows = list(first)
     reach = np.ones(2 * int(2.0 * ppm) + 1, np.uint8)  # a QRS's strokes lie within 2 mm of its cut-off tip
     for i, (base, row) in enumerate(zip(baselines, first, strict=True)):
@@ -342,7 +350,7 @@ def _trace_rows(clean: np.ndarray, ink: np.ndarray, baselines: list[float], pitc
         top = baselines[i - 1] if i else row.top
         bottom = baselines[i + 1] if i + 1 < len(baselines) else row.bottom
         own = without_rows(clean, [first[j] for j in (i - 1, i + 1) if 0 <= j < len(first)])
-        wide = trace_row(own, ink, base, int(top), int(bottom), lw, ppm)
+        wide = trace_row(own, ink, base, int(top), int(bottom), lw, ppm, pen)
         # only around the cut-off waves: elsewhere the wide band adds nothing but the neighbours' leftovers
         near = cv2.dilate(cut.astype(np.uint8).reshape(1, -1), reach.reshape(1, -1)).ravel() > 0
         rows[i] = row.spliced(wide, near)
@@ -503,8 +511,11 @@ def _read(page: Page, ink: np.ndarray, grid_img: np.ndarray, sharp: float, cfg: 
           level: float = 1.0) -> Digitized:
     notes: list[str] = [] if level == 1.0 else [f"faint traces: read at {level:.0%} of the image's own ink level"]
     mask = _ink_mask(ink, level)
+    # ECG traces and labels cover a few per cent of a page (uniform noise: 14 %), unless a crisp grid passed
+    # the threshold (clean exports: square to the image, so its lines can be found before any deskewing)
+    floor, mask = _above_grid(ink, mask, level, 0.0)
     dark = float(np.count_nonzero(mask)) / mask.size
-    if dark > 0.13:  # ECG traces and labels cover a few per cent of a page (uniform noise: 14 %)
+    if dark > 0.13:
         raise DigitizeError(f"the image does not look like a printed ECG: dark marks cover {dark:.0%} of it (a "
                             f"page of traces has a few per cent); photograph the ECG page itself")
     # a page flattened from its outline is square to within a degree or so; a wide search there only finds
@@ -514,7 +525,8 @@ def _read(page: Page, ink: np.ndarray, grid_img: np.ndarray, sharp: float, cfg: 
     if abs(angle) >= 0.02:
         ink, rotation = rotate(ink, angle)
         grid_img, _ = rotate(grid_img, angle)
-        mask = _ink_mask(ink, level)
+        mask = _ink_mask(ink, level, floor)
+        floor, mask = _above_grid(ink, mask, level, floor)  # squared now: the lines run along pixel rows
     near = None
     if page.found_page:  # a flattened photo keeps some perspective: even out the grid pitch before measuring it
         even_pitch = gridscale.uniform_maps(grid_img, _near_ink(mask), ink.shape[1] / 297.0)
@@ -523,7 +535,7 @@ def _read(page: Page, ink: np.ndarray, grid_img: np.ndarray, sharp: float, cfg: 
             if maps is not None:
                 ink, grid_img = _remap_all(maps, ink, grid_img)
                 remaps.append(maps)
-                mask = _ink_mask(ink, level)
+                mask = _ink_mask(ink, level, floor)
     ppm_x, ppm_y, grid_found, scale_notes = _scale(ink.shape[1], grid_img, mask, page.found_page, near)
     notes += scale_notes
     ppm = (ppm_x + ppm_y) / 2
@@ -557,13 +569,14 @@ def _read(page: Page, ink: np.ndarray, grid_img: np.ndarray, sharp: float, cfg: 
     if len(baselines) not in counts:
         baselines = _even_rows(clean, baselines, counts, ppm_y)
     lw = line_width(clean, baselines, ppm_y)
+    pen = pen_width(ink, clean, baselines, ppm_y)
     pitch = float(np.median(np.diff(baselines))) if len(baselines) > 1 else 40 * ppm_y
-    rows = _trace_rows(clean, ink, baselines, pitch, lw, ppm_y)
+    rows = _trace_rows(clean, ink, baselines, pitch, lw, ppm_y, pen)
     kept = _printable_rows(rows, counts, ppm_y)
     if len(kept) < len(rows):
         notes.append(f"{len(rows) - len(kept)} band(s) of ink that are not trace rows left out (header, page edge, a "
                      f"row split in two)")
-        rows = _trace_rows(clean, ink, [r.baseline for r in kept], pitch, lw, ppm_y)
+        rows = _trace_rows(clean, ink, [r.baseline for r in kept], pitch, lw, ppm_y, pen)
 
     pulses = [p for p in (pulse_shape(clean, r, ppm_y) for r in rows) if p]
     # no pulse before the traces: look for one after them (a step 10 mm x 5 mm at a row's very end is

@@ -349,7 +349,56 @@ def ink_threshold(ink: np.ndarray) -> int:
     if vals.size < 100:
         return 128
     thr, _ = cv2.threshold(vals.reshape(-1, 1), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    if thr > 153:
+        # Otsu split ink from ink: on a clean page with little else, black labels from a paler (blue) trace,
+        # which then shows as a sharp mode below the level, holding most of the pixels; split again under it
+        low = vals[vals < thr]
+        counts = np.convolve(np.bincount(low, minlength=256)[:int(thr)], np.ones(9), "same")[64:]
+        if low.size > 3 * (vals.size - low.size) and counts.max() > 3 * max(float(np.median(counts)), 1.0):
+            thr, _ = cv2.threshold(low.reshape(-1, 1), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     return int(np.clip(thr, 64, 153))
+
+
+def grid_floor(ink: np.ndarray, mask: np.ndarray) -> float:
+    """An ink level above the printed grid's, where grid lines passed the threshold (0 where none did).
+
+    A crisp grey grid (a clean digital export) puts its major lines into Otsu's upper class, and the rule
+    removal that follows erases whatever trace lies along them: a row's baseline printed on a major line
+    vanishes. Such lines show as columns inked without a break over 40 % of the page's height, which traces
+    never are (a 12x1 print's QRS complexes line up down the page, but with gaps between the rows). The floor
+    sits a third of the way from those lines' ink level to the rest's (trace and text), kept only where the
+    two differ clearly: a grid printed as dark as the trace cannot be thresholded away.
+    """
+    h, w = mask.shape
+    cols = _unbroken(mask, axis=0)
+    if cols.size < 3:
+        return 0.0
+    lines = np.zeros((h, w), np.uint8)
+    lines[:, cols] = 255
+    lines[_unbroken(mask, axis=1), :] = 255
+    on = mask > 0
+    grid = ink[on & (lines > 0)]
+    rest = ink[on & (cv2.dilate(lines, np.ones((3, 3), np.uint8)) == 0)]
+    if rest.size < 100:
+        return 0.0
+    grid_level, rest_level = float(np.percentile(grid, 90)), float(np.median(rest))
+    if rest_level - grid_level < 20:
+        return 0.0
+    return grid_level + (rest_level - grid_level) / 3
+
+
+def _unbroken(mask: np.ndarray, axis: int) -> np.ndarray:
+    """Indices of the columns (axis 0) or rows (axis 1) of `mask` inked without a break over 40 % of their
+    length: printed rules. Only lines inked over half their length are looked at closely."""
+    n = mask.shape[axis]
+    share = cv2.reduce(mask, axis, cv2.REDUCE_SUM, dtype=cv2.CV_32S).ravel()
+    cand = np.flatnonzero(share > 0.5 * 255 * n)
+    if cand.size == 0:
+        return cand
+    lines = (mask[:, cand] if axis == 0 else mask[cand, :].T) > 0  # [n, candidates]
+    at = np.arange(n)[:, None]
+    run = at - np.maximum.accumulate(np.where(lines, -1, at), axis=0)  # length of the run ending at each pixel
+    return cand[run.max(axis=0) >= 0.4 * n]
 
 
 def skew_angle(evidence: np.ndarray, max_deg: float = 5.0) -> float:

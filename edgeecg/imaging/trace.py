@@ -144,8 +144,9 @@ def _runs(band: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def trace_row(mask: np.ndarray, ink: np.ndarray, baseline: float, top: int, bottom: int, line_px: float,
-              px_per_mm: float) -> RowTrace:
-    """Follows the trace of the row whose baseline is `baseline`, within rows [top, bottom)."""
+              px_per_mm: float, pen_px: float | None = None) -> RowTrace:
+    """Follows the trace of the row whose baseline is `baseline`, within rows [top, bottom); `line_px` is the
+    mask's trace thickness, `pen_px` the half-darkness one (`pen_width`; `line_px` where not measured)."""
     h, w = mask.shape
     top, bottom = max(0, top), min(h, bottom)
     band = mask[top:bottom] > 0
@@ -161,7 +162,7 @@ def trace_row(mask: np.ndarray, ink: np.ndarray, baseline: float, top: int, bott
     idx = starts[single]
     lo[single], hi[single] = first[idx], last[idx]
     multi = np.flatnonzero(counts > 1)
-    prev = baseline - top
+    p_lo = p_hi = baseline - top
     known = np.flatnonzero(counts > 0)
     j = np.searchsorted(known, multi) - 1  # each column's previous inked column (-1: the baseline at the start)
     before = np.where(j >= 0, known[np.maximum(j, 0)], -1)
@@ -170,18 +171,23 @@ def trace_row(mask: np.ndarray, ink: np.ndarray, baseline: float, top: int, bott
     start_l, count_l = starts.tolist(), counts.tolist()
     for c, p in zip(multi.tolist(), before.tolist(), strict=True):
         if p >= 0 and lo_l[p] == lo_l[p]:  # (not NaN)
-            prev = (lo_l[p] + hi_l[p]) / 2.0
-        # Distance to the run's span (0 when the path enters it), then to its centre: a steep stroke that
-        # continues the path beats a label or a neighbour's spike that merely sits closer to its middle.
-        _, _, k = min((max(0.0, first_l[k] - prev, prev - last_l[k]), abs((first_l[k] + last_l[k]) / 2.0 - prev), k)
-                      for k in range(start_l[c], start_l[c] + count_l[c]))
+            p_lo, p_hi = lo_l[p], hi_l[p]
+        mid = (p_lo + p_hi) / 2.0
+        # The run that touches the previous column's, then the one that shares most rows with it, then the one
+        # nearest its middle: a steep stroke that continues the path beats a label or a neighbour's spike that
+        # merely sits closer to its middle, and near an R wave's apex the stroke beats a speck of grid line
+        # caught between the up and down strokes (it touches the wide run before it too, but in one row).
+        _, _, _, k = min((max(0.0, first_l[k] - p_hi - 1, p_lo - last_l[k] - 1),
+                          -(min(last_l[k], p_hi) - max(first_l[k], p_lo)),
+                          abs((first_l[k] + last_l[k]) / 2.0 - mid), k)
+                         for k in range(start_l[c], start_l[c] + count_l[c]))
         lo_l[c], hi_l[c] = first_l[k], last_l[k]
     lo, hi = np.array(lo_l), np.array(hi_l)
     _drop_strays(lo, hi, baseline - top, px_per_mm)
     mid = _ink_centre(ink[top:bottom], lo, hi)
     y = mid + top
     xs = np.flatnonzero(np.isfinite(y))
-    px, py = _path(ink[top:bottom], lo, hi, mid, line_px)
+    px, py = _path(ink[top:bottom], lo, hi, mid, line_px, line_px if pen_px is None else pen_px)
     py = py + top
     return RowTrace(baseline, top, bottom, int(xs[0]), int(xs[-1]), y, float(len(multi) / max(1, len(xs))), px, py,
                     lo + top, hi + top)
@@ -241,7 +247,7 @@ def _ink_centre(ink: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     return out
 
 
-def _path(ink: np.ndarray, lo: np.ndarray, hi: np.ndarray, mid: np.ndarray, line_px: float
+def _path(ink: np.ndarray, lo: np.ndarray, hi: np.ndarray, mid: np.ndarray, line_px: float, pen_px: float
           ) -> tuple[np.ndarray, np.ndarray]:
     """The pen's path through per-column runs: level stretches, wave tips and steep strokes, at sub-pixel x.
 
@@ -266,7 +272,7 @@ def _path(ink: np.ndarray, lo: np.ndarray, hi: np.ndarray, mid: np.ndarray, line
     steep = np.isfinite(mid) & ~(up | down) & (hi - lo + 1 > line_px + 3)
     ok = np.isfinite(tip) & ~steep
     cols = np.flatnonzero(steep)
-    sx, sy = _across(ink, lo, hi, cols, (r1 < l1)[cols], h, line_px)
+    sx, sy = _across(ink, lo, hi, cols, (r1 < l1)[cols], h, line_px, pen_px)
     x_all = np.concatenate([xs[ok], sx])
     y_all = np.concatenate([tip[ok], sy])
     order = np.argsort(x_all, kind="stable")
@@ -274,11 +280,12 @@ def _path(ink: np.ndarray, lo: np.ndarray, hi: np.ndarray, mid: np.ndarray, line
 
 
 def _across(ink: np.ndarray, lo: np.ndarray, hi: np.ndarray, cols: np.ndarray, rising: np.ndarray,
-            h: float, line_px: float) -> tuple[np.ndarray, np.ndarray]:
+            h: float, line_px: float, pen_px: float) -> tuple[np.ndarray, np.ndarray]:
     """(x, y) of steep strokes read along pixel rows (caps left out): per row of each steep column's run, the
-    stroke's leading edge at half the ink's darkness, moved in by half the line width. The leading edge
-    and not the ink's middle: up and down strokes of a narrow R wave merge into one blob of ink, whose left
-    edge is still the rising stroke and whose right edge the falling one."""
+    middle between the stroke's two edges at half the ink's darkness where the ink there is no wider than
+    the pen (`pen_px`); where it is wider, the up and down strokes of a narrow R wave merged into one blob,
+    whose left edge is still the rising stroke and whose right edge the falling one: there the leading edge,
+    moved in by half the line width."""
     if cols.size == 0:
         return np.zeros(0), np.zeros(0)
     cap = int(np.ceil(h))
@@ -289,7 +296,7 @@ def _across(ink: np.ndarray, lo: np.ndarray, hi: np.ndarray, cols: np.ndarray, r
     up = np.repeat(rising, n)
     if ys.size == 0:
         return np.zeros(0), np.zeros(0)
-    r = int(np.ceil(line_px)) + 2
+    r = int(np.ceil(line_px)) + 3
     off = np.arange(-r, r + 1)
     xx = np.clip(cs[:, None] + off[None, :], 0, ink.shape[1] - 1)
     win = ink.take(ys[:, None] * ink.shape[1] + xx).astype(np.float32)
@@ -302,10 +309,62 @@ def _across(ink: np.ndarray, lo: np.ndarray, hi: np.ndarray, cols: np.ndarray, r
     i = np.argmin(dist, axis=1)
     found = np.isfinite(dist[np.arange(len(i)), i])
     i, rows = i[found], np.flatnonzero(found)
-    w0, w1 = win[rows, i], win[rows, i + 1]
-    frac = np.clip((half[rows, 0] - w0) / np.where(w1 != w0, w1 - w0, 1.0), 0.0, 1.0)
-    x = cs[rows] - r + i + frac + np.where(up[rows], line_px / 2, -line_px / 2)
-    return x, ys[rows].astype(np.float64)
+    win, half, above, u = win[rows], half[rows, 0], above[rows], up[rows]
+    lead = cs[rows] - r + _crossing(win, half, i)
+    # the stroke's other edge: the first opposite crossing after (rising) or before (falling) the leading one
+    k = np.arange(2 * r)[None, :]
+    opposite = (above[:, 1:] != above[:, :-1]) & (above[:, 1:] != u[:, None])
+    after = np.where(opposite & (k > i[:, None]), k, 2 * r).min(axis=1)
+    before = np.where(opposite & (k < i[:, None]), k, -1).max(axis=1)
+    t = np.where(u, after, before)
+    has = (t >= 0) & (t < 2 * r)
+    trail = cs[rows] - r + _crossing(win, half, np.clip(t, 0, 2 * r - 1))
+    width = np.abs(trail - lead)
+    # a lone stroke: halfway between its edges (a grid line against one edge moves that edge, not the middle);
+    # where the up and down strokes' ink merges, wider than the pen, the leading edge moved in by half the
+    # mask's line width (the merged blob's half level sits higher than a lone stroke's: less than pen_px)
+    alone = has & (width < 1.1 * pen_px)
+    x = np.where(alone, (lead + trail) / 2, lead + np.where(u, line_px / 2, -line_px / 2))
+    # the stroke crosses this row in its column's run, within the pen's half width and a pixel or two of blur:
+    # a centre further off is another stroke's edge (a row where the stroke meets the level line is inked
+    # right across the window; a tighter bound, 1 px, dropped good rows: the bench read worse)
+    near = np.abs(x - cs[rows]) <= 2.0 + pen_px / 2
+    return _smooth_strokes(x[near], ys[rows][near].astype(np.float64), cs[rows][near], u[near])
+
+
+def _crossing(win: np.ndarray, half: np.ndarray, i: np.ndarray) -> np.ndarray:
+    """Sub-pixel position in each window row where the ink crosses `half` between columns i and i + 1."""
+    n = np.arange(len(i))
+    w0, w1 = win[n, i], win[n, i + 1]
+    return i + np.clip((half - w0) / np.where(w1 != w0, w1 - w0, 1.0), 0.0, 1.0)
+
+
+def _smooth_strokes(x: np.ndarray, y: np.ndarray, col: np.ndarray, up: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """One x per pixel row of each stroke, median-filtered over 5 rows along it.
+
+    A QRS stroke climbs 10-40 rows per column, so the value read at a sample time comes from the few rows
+    nearest that column: a single row whose edge a grid line or a JPEG block moved by half a pixel is a
+    spike of 10-20 rows there. Rows read from two overlapping columns are one point.
+    """
+    if x.size == 0:
+        return x, y
+    # strokes: runs of adjacent steep columns that climb the same way
+    order = np.lexsort((col,))
+    cu = np.unique(col)
+    cu_up = up[order][np.searchsorted(col[order], cu)]
+    new = np.concatenate([[True], (np.diff(cu) > 1) | (cu_up[1:] != cu_up[:-1])])
+    stroke = np.cumsum(new)[np.searchsorted(cu, col)]
+    key = stroke * (int(y.max()) + 1) + y.astype(np.int64)
+    uk, inv = np.unique(key, return_inverse=True)
+    xm = np.bincount(inv, weights=x) / np.bincount(inv)
+    sid, yu = uk // (int(y.max()) + 1), (uk % (int(y.max()) + 1)).astype(np.float64)
+    n = len(uk)
+    idx = np.arange(n)[:, None] + np.arange(-2, 3)[None, :]
+    inside = (idx >= 0) & (idx < n)
+    idx = np.clip(idx, 0, n - 1)
+    win = np.where(inside & (sid[idx] == sid[:, None]), xm[idx], np.nan)
+    return np.nanmedian(win, axis=1), yu
 
 
 def line_width(mask: np.ndarray, rows: list[float], px_per_mm: float) -> float:
@@ -319,6 +378,42 @@ def line_width(mask: np.ndarray, rows: list[float], px_per_mm: float) -> float:
     if not lengths:
         return 2.0
     return float(max(1.0, np.median(np.concatenate(lengths))))
+
+
+def pen_width(ink: np.ndarray, mask: np.ndarray, rows: list[float], px_per_mm: float) -> float | None:
+    """Sub-pixel trace thickness between the half-darkness points of level stretches' vertical profiles.
+
+    Tells a lone steep stroke (as wide as this) from the merged up and down strokes of a narrow R wave. The
+    mask's run length (`line_width`) is whole pixels and grows with blur and a low ink threshold; the
+    half-darkness width does not depend on the threshold.
+    """
+    band = int(1.5 * px_per_mm)
+    widths = []
+    for r in rows:
+        top = max(0, int(r) - band)
+        col, first, last = _runs(mask[top: int(r) + band + 1] > 0)
+        n = last - first + 1
+        if n.size == 0:
+            continue
+        level = np.flatnonzero(n <= np.median(n) + 1)[:: max(1, n.size // 300)]  # flat stretches, evenly picked
+        reach = int(np.ceil(np.median(n))) + 2
+        centre = np.round((first[level] + last[level]) / 2.0).astype(int) + top
+        ys = np.clip(centre[:, None] + np.arange(-reach, reach + 1)[None, :], 0, ink.shape[0] - 1)
+        prof = ink[ys, col[level][:, None]].astype(np.float32)
+        half = prof.max(axis=1) / 2
+        above = prof >= half[:, None]
+        i0 = np.argmax(above, axis=1)
+        i1 = 2 * reach - np.argmax(above[:, ::-1], axis=1)
+        ok = (i0 > 0) & (i1 < 2 * reach)
+        k = np.flatnonzero(ok)
+        p0, p0b = prof[k, i0[k]], prof[k, i0[k] - 1]
+        p1, p1b = prof[k, i1[k]], prof[k, i1[k] + 1]
+        left = i0[k] - (p0 - half[k]) / np.maximum(p0 - p0b, 1e-6)
+        right = i1[k] + (p1 - half[k]) / np.maximum(p1 - p1b, 1e-6)
+        widths.append(right - left)
+    if not widths or sum(w.size for w in widths) < 20:
+        return None
+    return float(np.median(np.concatenate(widths)))
 
 
 def pen_end(ink: np.ndarray, row: RowTrace, line_px: float, px_per_mm: float) -> float:

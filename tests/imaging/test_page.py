@@ -89,3 +89,50 @@ def test_every_simulated_poor_photo_of_a_sheet_passes_as_a_sheet():
     for page in ((3508, 2480), (3300, 2550)):
         for _ in range(500):
             assert _squarish(_camera_quad(rng, get_severity("poor-photo"), page, (2200, 1700)))
+
+
+def _page_of(pen: int, labels: int, rng: np.random.Generator) -> np.ndarray:
+    """An ink image (0 paper) with `pen` pixels of a trace at levels 125-145 (a dark blue pen seen in the
+    brightest channel), `labels` black label pixels (a fifth of them anti-aliased edges) and a thin spread
+    of the pen's anti-aliased edges."""
+    ink = np.zeros((400, 600), np.uint8)
+    flat = ink.reshape(-1)
+    spots = rng.choice(flat.size, pen + labels + 2000, replace=False)
+    flat[spots[:pen]] = rng.integers(125, 146, pen)
+    flat[spots[pen: pen + labels]] = np.where(rng.random(labels) < 0.2, rng.integers(146, 255, labels), 255)
+    flat[spots[pen + labels:]] = rng.integers(31, 135, 2000)
+    return ink
+
+
+def test_a_paler_pen_than_the_labels_stays_above_the_ink_level():
+    """Otsu splits the black labels from a blue trace when little else is on the page (a clean, gridless
+    export); the trace's sharp mode below that level, holding most of the ink, is split from the paper."""
+    from edgeecg.imaging.page import ink_threshold
+
+    rng = np.random.default_rng(0)
+    assert ink_threshold(_page_of(pen=24000, labels=3000, rng=rng)) < 125
+    # where the labels are not the minority, the first split stands (capped at 60 % darkness)
+    assert ink_threshold(_page_of(pen=6000, labels=9000, rng=rng)) == 153
+
+
+def test_grid_lines_that_pass_the_threshold_set_a_floor_under_it():
+    """Unbroken lines down and across the page (a crisp grey grid at ink 100) under a trace at 220: the floor
+    sits between them. Columns where a 12x1 print's QRS complexes line up are inked over half the page but
+    with gaps between the rows, and set none; nor does a grid as dark as the trace."""
+    from edgeecg.imaging.page import grid_floor
+
+    ink = np.zeros((300, 400), np.uint8)
+    ink[:, ::20] = 100
+    ink[::20, :] = 100
+    for x in range(0, 400, 40):  # a trace row's level stretches on a grid line, between QRS complexes
+        ink[139:142, x: x + 30] = 220
+        ink[100:142, x + 30: x + 32] = 220
+    mask = (ink > 64).astype(np.uint8) * 255
+    assert 100 < grid_floor(ink, mask) < 220
+    ink[:, ::20] = 220
+    ink[::20, :] = 220
+    assert grid_floor(ink, (ink > 64).astype(np.uint8) * 255) == 0.0
+    qrs = np.zeros((300, 400), np.uint8)
+    for top in range(5, 300, 25):  # 12 rows, each QRS 20 px tall in the same columns
+        qrs[top: top + 20, 100:103] = 255
+    assert grid_floor(qrs, qrs) == 0.0

@@ -59,3 +59,61 @@ def test_specks_go_even_when_they_outnumber_16_bit_labels():
     mask[600, 100:1100] = 255                                         # and one long line
     out = remove_specks(mask, px_per_mm=4.0)
     assert out[600, 100:1100].all() and not out[:595].any() and not out[605:].any()
+
+
+def _r_wave(width_px: float, grid_at: int | None = None, grid_ink: int = 60,
+            speck: tuple[int, int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Ink (uint8) of a level line with one R wave drawn anti-aliased at 4x, and its centre-line vertices
+    (x, y); optionally a pale vertical grid line at column `grid_at` and a one-pixel speck of ink at (x, y)
+    (what a threshold leaves of a grid line crossing the wave)."""
+    pts = np.array([[5.0, 80.0], [40.3, 80.0], [46.1, 12.0], [52.0, 80.0], [95.0, 80.0]])
+    big = np.zeros((100 * 4, 100 * 4), np.uint8)
+    cv2.polylines(big, [np.round((pts * 4 + 1.5) * 16).astype(np.int32)], False, 255,
+                  max(1, int(round(width_px * 4))), cv2.LINE_AA, shift=4)
+    ink = cv2.resize(big, (100, 100), interpolation=cv2.INTER_AREA)
+    if grid_at is not None:
+        ink[:, grid_at] = np.maximum(ink[:, grid_at], grid_ink)
+    if speck is not None:
+        ink[speck[1], speck[0]] = 255
+    return ink, pts
+
+
+def _stroke_x(pts: np.ndarray, y: np.ndarray, up: bool) -> np.ndarray:
+    """x of the rising (up) or falling stroke's centre line at heights y."""
+    (xa, ya), (xb, yb) = (pts[1], pts[2]) if up else (pts[3], pts[2])
+    return xa + (y - ya) * (xb - xa) / (yb - ya)
+
+
+@pytest.mark.parametrize("grid_ink", [60, 70])
+def test_a_grid_line_against_a_steep_stroke_does_not_move_it(grid_ink):
+    """A steep stroke is read halfway between its two half-darkness edges: a grid line against its left edge
+    pulled the leading edge (and the read, moved in by a whole-pixel line width) 0.4 px early; a QRS climbs
+    10-40 px per column there, so that is 0.05-0.2 mV at the sample."""
+    from edgeecg.imaging.trace import pen_width, trace_row
+
+    ink, pts = _r_wave(2.0, grid_at=39, grid_ink=grid_ink)
+    mask = (ink > 128).astype(np.uint8) * 255
+    row = trace_row(mask, ink, 80.0, 0, 100, 2.0, 4.0, pen_width(ink, mask, [80.0], 4.0))
+    up = (row.py > 30) & (row.py < 70) & (row.px < 45)
+    err = row.px[up] - _stroke_x(pts, row.py[up], up=True)
+    assert up.sum() > 20 and np.abs(err).max() < 0.2
+
+
+def test_a_speck_beside_a_steep_stroke_is_not_followed():
+    """Of a column's runs, the one that shares most rows with the previous column's run continues the path:
+    a speck of grid caught between an R wave's strokes, at the height of the previous (steep) column's
+    middle, was nearer that middle than the stroke climbing on to the apex, and was taken instead."""
+    from edgeecg.imaging.trace import trace_row
+
+    mask = np.zeros((60, 20), np.uint8)
+    mask[49:52, :10] = 255    # level line, baseline at row 50
+    mask[20:52, 10] = 255     # steep column: rows 20-51, middle 35.5
+    mask[8:24, 11] = 255      # the stroke climbing on (shares rows 20-23 with column 10)
+    mask[35, 11] = 255        # a speck at the steep column's middle
+    mask[5:12, 12] = 255      # the apex
+    mask[8:20, 13] = 255
+    mask[49:52, 14:] = 255
+    mask[18:52, 14] = 255
+    ink = mask.copy()
+    row = trace_row(mask, ink, 50.0, 0, 60, 3.0, 4.0, 3.0)
+    assert (row.lo[11], row.hi[11]) == (8, 23)
