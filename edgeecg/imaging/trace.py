@@ -256,7 +256,8 @@ def _path(ink: np.ndarray, lo: np.ndarray, hi: np.ndarray, mid: np.ndarray, line
     point per column puts the samples in between a pixel's worth of slope off: at 100 Hz an R wave's tip
     is two samples 2 px apart, and the middle of the next column's run is 20 px below them. So steep strokes
     are read across instead, at each pixel row of the run (see _across). At an apex the tip lies between
-    columns: it is put where the strokes on either side meet, at the run's outer end.
+    columns: it is put where the strokes on either side meet, half a line width in from the run's outer edge
+    at half the column's darkness.
     """
     h = (line_px - 1) / 2.0
     m = np.pad(mid, 2, constant_values=np.nan)
@@ -264,6 +265,7 @@ def _path(ink: np.ndarray, lo: np.ndarray, hi: np.ndarray, mid: np.ndarray, line
     up = (l1 > mid) & (r1 > mid)
     down = (l1 < mid) & (r1 < mid)
     tip = np.where(up, lo + h, np.where(down, hi - h, mid))
+    _tips_at_half_darkness(ink, lo, hi, up, down, line_px, tip)
     sl, sr = l1 - l2, r2 - r1
     with np.errstate(invalid="ignore", divide="ignore"):
         shift = (r1 - l1 - sl - sr) / (sl - sr)
@@ -277,6 +279,29 @@ def _path(ink: np.ndarray, lo: np.ndarray, hi: np.ndarray, mid: np.ndarray, line
     y_all = np.concatenate([tip[ok], sy])
     order = np.argsort(x_all, kind="stable")
     return x_all[order], y_all[order]
+
+
+def _tips_at_half_darkness(ink: np.ndarray, lo: np.ndarray, hi: np.ndarray, up: np.ndarray, down: np.ndarray,
+                           line_px: float, tip: np.ndarray) -> None:
+    """Moves each apex in `tip` to the run's outer edge at half the column's darkness, less half the line
+    width: the mask's first inked row is a whole pixel, and blur and the threshold move it."""
+    h_img = ink.shape[0]
+    for flag, edge, sign in ((up, lo, 1.0), (down, hi, -1.0)):
+        cols = np.flatnonzero(flag & np.isfinite(edge))
+        if cols.size == 0:
+            continue
+        e = edge[cols].astype(int)
+        rows = np.clip(e[:, None] + sign * np.arange(-3, 4)[None, :], 0, h_img - 1).astype(int)
+        prof = ink[rows, cols[:, None]].astype(np.float32)  # from 3 px outside the mask's edge inwards
+        half = prof[:, 3:].max(axis=1) / 2
+        inside = prof >= half[:, None]
+        k = np.argmax(inside, axis=1)  # first row at or above half, going inwards
+        ok = k > 0
+        n = np.flatnonzero(ok)
+        k = k[ok]
+        p0, p1 = prof[n, k - 1], prof[n, k]
+        frac = np.clip((half[ok] - p0) / np.maximum(p1 - p0, 1e-6), 0.0, 1.0)
+        tip[cols[ok]] = edge[cols[ok]] + sign * (k - 4 + frac + line_px / 2)
 
 
 def _across(ink: np.ndarray, lo: np.ndarray, hi: np.ndarray, cols: np.ndarray, rising: np.ndarray,
