@@ -1,0 +1,38 @@
+"""`edgeecg bench digitize` on a few images: every severity scored, clean pages included, bad options refused."""
+
+import json
+
+import numpy as np
+from typer.testing import CliRunner
+
+from edgeecg.cli import app
+from edgeecg.imaging import bench
+
+
+def test_the_page_as_rendered_is_scored_beside_the_captures(ecgs):
+    """Severity "none" scores the rendered page itself (a digital export, another tool's clean image): the
+    digitizer must read those as well as scans, and the bench shows it beside them."""
+    results = bench.run({"synth": ecgs[:2]}, severities=("none", "scan"), progress=False)
+    assert [(r.severity, r.layout) for r in results] == [("none", "3x4"), ("scan", "3x4"), ("none", "3x4+II"),
+                                                          ("scan", "3x4+II")]
+    assert all(r.ok and r.layout_correct for r in results)
+    assert min(np.median(r.snr_db) for r in results if r.severity == "none") > 15.0
+    figures = bench.overall(results)
+    assert set(figures["median_snr_db"]) == {"none", "scan"}
+    assert figures["median_ms_photo_2200x1700"] is None  # neither is photo-sized
+
+
+def test_an_unknown_severity_is_refused_before_any_work(tmp_path):
+    result = CliRunner().invoke(app, ["bench", "digitize", "--severity", "scan,blurry", "--n", "1",
+                                      "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "unknown severity blurry" in result.output
+    assert not (tmp_path / "bench-digitize.json").exists()
+
+
+def test_the_bench_writes_its_figures_and_prints_the_targets(tmp_path):
+    result = CliRunner().invoke(app, ["bench", "digitize", "--severity", "none", "--n", "1", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    payload = json.loads((tmp_path / "bench-digitize.json").read_text())
+    assert payload["overall"]["images"] == 1 and "none" in payload["overall"]["median_snr_db"]
+    assert "median SNR none" in result.output and "layout detection" in result.output
+    assert "no photos in this run" in result.output  # the 150 ms target is for photos, not whole pages
