@@ -101,14 +101,13 @@ def bench_digitize(
 ) -> None:
     """Render -> capture -> digitize -> SNR per source, layout and severity; layout detection; time; memory."""
     from edgeecg.imaging import bench
-    from edgeecg.imaging.capture import SEVERITIES
 
     sources = {spec.split(":")[0]: sample_records(spec, n, seed) for spec in (data or ["synth"])}
     severities = tuple(s.strip() for s in severity.split(","))
-    unknown = [s for s in severities if s != "none" and s not in SEVERITIES]
+    unknown = [s for s in severities if s not in bench.BENCH_SEVERITIES]
     if unknown:
-        raise typer.BadParameter(f"unknown severity {', '.join(unknown)}; choose from none, {', '.join(SEVERITIES)}",
-                                 param_hint="--severity")
+        raise typer.BadParameter(f"unknown severity {', '.join(unknown)}; choose from "
+                                 f"{', '.join(bench.BENCH_SEVERITIES)}", param_hint="--severity")
     results = bench.run(sources, severities=severities, seed=seed)
     memory = _peak_memory(sources, seed)
     render_ms = bench.render_ms(next(iter(sources.values())))

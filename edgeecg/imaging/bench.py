@@ -25,6 +25,8 @@ from edgeecg.record import Record
 
 TARGETS = {"scan": 20.0, "photo": 12.0, "poor-photo": 6.0}
 """Median SNR (dB) each severity must reach."""
+BENCH_SEVERITIES: tuple[str, ...] = ("none", *SEVERITIES)
+"""The capture recipes, and "none": the page as rendered (a digital export), which has no target."""
 
 
 @dataclass
@@ -164,7 +166,7 @@ class Summary:
 def summarize(results: list[ImageResult], by: str = "source") -> list[Summary]:
     """Median over leads of all images in a group (failed images count with their 0 dB leads)."""
     keys = sorted({(getattr(r, by), r.severity) for r in results},
-                  key=lambda k: (k[0], ["none", *SEVERITIES].index(k[1])))
+                  key=lambda k: (k[0], BENCH_SEVERITIES.index(k[1])))
     out = []
     for group, sev in keys:
         sel = [r for r in results if getattr(r, by) == group and r.severity == sev]

@@ -172,14 +172,14 @@ def trace_row(mask: np.ndarray, ink: np.ndarray, baseline: float, top: int, bott
     for c, p in zip(multi.tolist(), before.tolist(), strict=True):
         if p >= 0 and lo_l[p] == lo_l[p]:  # (not NaN)
             p_lo, p_hi = lo_l[p], hi_l[p]
-        mid = (p_lo + p_hi) / 2.0
+        p_mid = (p_lo + p_hi) / 2.0
         # The run that touches the previous column's, then the one that shares most rows with it, then the one
         # nearest its middle: a steep stroke that continues the path beats a label or a neighbour's spike that
         # merely sits closer to its middle, and near an R wave's apex the stroke beats a speck of grid line
         # caught between the up and down strokes (it touches the wide run before it too, but in one row).
         _, _, _, k = min((max(0.0, first_l[k] - p_hi - 1, p_lo - last_l[k] - 1),
                           -(min(last_l[k], p_hi) - max(first_l[k], p_lo)),
-                          abs((first_l[k] + last_l[k]) / 2.0 - mid), k)
+                          abs((first_l[k] + last_l[k]) / 2.0 - p_mid), k)
                          for k in range(start_l[c], start_l[c] + count_l[c]))
         lo_l[c], hi_l[c] = first_l[k], last_l[k]
     lo, hi = np.array(lo_l), np.array(hi_l)
@@ -297,11 +297,8 @@ def _tips_at_half_darkness(ink: np.ndarray, lo: np.ndarray, hi: np.ndarray, up: 
         inside = prof >= half[:, None]
         k = np.argmax(inside, axis=1)  # first row at or above half, going inwards
         ok = k > 0
-        n = np.flatnonzero(ok)
-        k = k[ok]
-        p0, p1 = prof[n, k - 1], prof[n, k]
-        frac = np.clip((half[ok] - p0) / np.maximum(p1 - p0, 1e-6), 0.0, 1.0)
-        tip[cols[ok]] = edge[cols[ok]] + sign * (k - 4 + frac + line_px / 2)
+        cross = _crossing(prof[ok], half[ok], k[ok] - 1)  # from 3 px outside the edge: 3 is the edge's centre
+        tip[cols[ok]] = edge[cols[ok]] + sign * (cross - 3 + line_px / 2)
 
 
 def _across(ink: np.ndarray, lo: np.ndarray, hi: np.ndarray, cols: np.ndarray, rising: np.ndarray,
@@ -375,15 +372,14 @@ def _smooth_strokes(x: np.ndarray, y: np.ndarray, col: np.ndarray, up: np.ndarra
     if x.size == 0:
         return x, y
     # strokes: runs of adjacent steep columns that climb the same way
-    order = np.lexsort((col,))
-    cu = np.unique(col)
-    cu_up = up[order][np.searchsorted(col[order], cu)]
+    cu, first = np.unique(col, return_index=True)
+    cu_up = up[first]
     new = np.concatenate([[True], (np.diff(cu) > 1) | (cu_up[1:] != cu_up[:-1])])
     stroke = np.cumsum(new)[np.searchsorted(cu, col)]
-    key = stroke * (int(y.max()) + 1) + y.astype(np.int64)
-    uk, inv = np.unique(key, return_inverse=True)
+    span = int(y.max()) + 1
+    uk, inv = np.unique(stroke * span + y.astype(np.int64), return_inverse=True)  # (stroke, row), in that order
     xm = np.bincount(inv, weights=x) / np.bincount(inv)
-    sid, yu = uk // (int(y.max()) + 1), (uk % (int(y.max()) + 1)).astype(np.float64)
+    sid, yu = uk // span, (uk % span).astype(np.float64)
     n = len(uk)
     idx = np.arange(n)[:, None] + np.arange(-2, 3)[None, :]
     inside = (idx >= 0) & (idx < n)
@@ -430,12 +426,8 @@ def pen_width(ink: np.ndarray, mask: np.ndarray, rows: list[float], px_per_mm: f
         i0 = np.argmax(above, axis=1)
         i1 = 2 * reach - np.argmax(above[:, ::-1], axis=1)
         ok = (i0 > 0) & (i1 < 2 * reach)
-        k = np.flatnonzero(ok)
-        p0, p0b = prof[k, i0[k]], prof[k, i0[k] - 1]
-        p1, p1b = prof[k, i1[k]], prof[k, i1[k] + 1]
-        left = i0[k] - (p0 - half[k]) / np.maximum(p0 - p0b, 1e-6)
-        right = i1[k] + (p1 - half[k]) / np.maximum(p1 - p1b, 1e-6)
-        widths.append(right - left)
+        prof, half = prof[ok], half[ok]
+        widths.append(_crossing(prof, half, i1[ok]) - _crossing(prof, half, i0[ok] - 1))
     if not widths or sum(w.size for w in widths) < 20:
         return None
     return float(np.median(np.concatenate(widths)))
