@@ -600,7 +600,7 @@ def _read(page: Page, ink: np.ndarray, grid_img: np.ndarray, sharp: float, cfg: 
     if after:
         x_end = float(np.median([x for _, _, x in after]))
     else:
-        x_end = float(np.median([pen_end(ink, r, lw, ppm_x) for r in rows]))
+        x_end = float(np.median([pen_end(ink, r, pen or lw, ppm_x) for r in rows]))
     x0 = x_end - cfg.duration * sec_px
     if x0 < -0.02 * ink.shape[1]:
         raise DigitizeError(f"the traces span {(x_end / sec_px):.1f} s at {cfg.speed:g} mm/s, less than the "

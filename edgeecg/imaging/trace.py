@@ -256,8 +256,8 @@ def _path(ink: np.ndarray, lo: np.ndarray, hi: np.ndarray, mid: np.ndarray, line
     point per column puts the samples in between a pixel's worth of slope off: at 100 Hz an R wave's tip
     is two samples 2 px apart, and the middle of the next column's run is 20 px below them. So steep strokes
     are read across instead, at each pixel row of the run (see _across). At an apex the tip lies between
-    columns: it is put where the strokes on either side meet, half a line width in from the run's outer edge
-    at half the column's darkness.
+    columns: it is put where the strokes on either side meet, half the pen's width in from the run's outer
+    edge at half the column's darkness.
     """
     h = (line_px - 1) / 2.0
     m = np.pad(mid, 2, constant_values=np.nan)
@@ -265,7 +265,7 @@ def _path(ink: np.ndarray, lo: np.ndarray, hi: np.ndarray, mid: np.ndarray, line
     up = (l1 > mid) & (r1 > mid)
     down = (l1 < mid) & (r1 < mid)
     tip = np.where(up, lo + h, np.where(down, hi - h, mid))
-    _tips_at_half_darkness(ink, lo, hi, up, down, line_px, tip)
+    _tips_at_half_darkness(ink, lo, hi, up, down, pen_px, tip)
     sl, sr = l1 - l2, r2 - r1
     with np.errstate(invalid="ignore", divide="ignore"):
         shift = (r1 - l1 - sl - sr) / (sl - sr)
@@ -282,8 +282,8 @@ def _path(ink: np.ndarray, lo: np.ndarray, hi: np.ndarray, mid: np.ndarray, line
 
 
 def _tips_at_half_darkness(ink: np.ndarray, lo: np.ndarray, hi: np.ndarray, up: np.ndarray, down: np.ndarray,
-                           line_px: float, tip: np.ndarray) -> None:
-    """Moves each apex in `tip` to the run's outer edge at half the column's darkness, less half the line
+                           pen_px: float, tip: np.ndarray) -> None:
+    """Moves each apex in `tip` to the run's outer edge at half the column's darkness, less half the pen's
     width: the mask's first inked row is a whole pixel, and blur and the threshold move it."""
     h_img = ink.shape[0]
     for flag, edge, sign in ((up, lo, 1.0), (down, hi, -1.0)):
@@ -298,16 +298,16 @@ def _tips_at_half_darkness(ink: np.ndarray, lo: np.ndarray, hi: np.ndarray, up: 
         k = np.argmax(inside, axis=1)  # first row at or above half, going inwards
         ok = k > 0
         cross = _crossing(prof[ok], half[ok], k[ok] - 1)  # from 3 px outside the edge: 3 is the edge's centre
-        tip[cols[ok]] = edge[cols[ok]] + sign * (cross - 3 + line_px / 2)
+        tip[cols[ok]] = edge[cols[ok]] + sign * (cross - 3 + pen_px / 2)
 
 
 def _across(ink: np.ndarray, lo: np.ndarray, hi: np.ndarray, cols: np.ndarray, rising: np.ndarray,
             h: float, line_px: float, pen_px: float) -> tuple[np.ndarray, np.ndarray]:
     """(x, y) of steep strokes read along pixel rows (caps left out): per row of each steep column's run, the
     middle between the stroke's two edges at half the ink's darkness where the ink there is no wider than
-    the pen (`pen_px`); where it is wider, the up and down strokes of a narrow R wave merged into one blob,
-    whose left edge is still the rising stroke and whose right edge the falling one: there the leading edge,
-    moved in by half the line width."""
+    the pen (`pen_px`, with 30 % for blur and slant); where it is wider, the up and down strokes of a narrow
+    R wave merged into one blob, whose left edge is still the rising stroke and whose right edge the falling
+    one: there the leading edge, moved in by half the pen's width."""
     if cols.size == 0:
         return np.zeros(0), np.zeros(0)
     cap = int(np.ceil(h))
@@ -326,7 +326,7 @@ def _across(ink: np.ndarray, lo: np.ndarray, hi: np.ndarray, cols: np.ndarray, r
     above = win >= half
     # rising stroke: the ink's left edge (dark begins); falling stroke: its right edge (dark ends)
     edge = (above[:, 1:] != above[:, :-1]) & (above[:, 1:] == up[:, None])
-    want = r + np.where(up, -line_px / 2, line_px / 2) - 0.5
+    want = r + np.where(up, -pen_px / 2, pen_px / 2) - 0.5
     dist = np.where(edge, np.abs(np.arange(2 * r)[None, :] - want[:, None]), np.inf)
     i = np.argmin(dist, axis=1)
     found = np.isfinite(dist[np.arange(len(i)), i])
@@ -343,10 +343,9 @@ def _across(ink: np.ndarray, lo: np.ndarray, hi: np.ndarray, cols: np.ndarray, r
     trail = cs[rows] - r + _crossing(win, half, np.clip(t, 0, 2 * r - 1))
     width = np.abs(trail - lead)
     # a lone stroke: halfway between its edges (a grid line against one edge moves that edge, not the middle);
-    # where the up and down strokes' ink merges, wider than the pen, the leading edge moved in by half the
-    # mask's line width (the merged blob's half level sits higher than a lone stroke's: less than pen_px)
-    alone = has & (width < 1.1 * pen_px)
-    x = np.where(alone, (lead + trail) / 2, lead + np.where(u, line_px / 2, -line_px / 2))
+    # where the up and down strokes' ink merges, wider than the pen, the leading edge moved in by half the pen
+    alone = has & (width < 1.3 * pen_px)
+    x = np.where(alone, (lead + trail) / 2, lead + np.where(u, pen_px / 2, -pen_px / 2))
     # the stroke crosses this row in its column's run, within the pen's half width and a pixel or two of blur:
     # a centre further off is another stroke's edge (a row where the stroke meets the level line is inked
     # right across the window; a tighter bound, 1 px, dropped good rows: the bench read worse)
@@ -404,9 +403,11 @@ def line_width(mask: np.ndarray, rows: list[float], px_per_mm: float) -> float:
 def pen_width(ink: np.ndarray, mask: np.ndarray, rows: list[float], px_per_mm: float) -> float | None:
     """Sub-pixel trace thickness between the half-darkness points of level stretches' vertical profiles.
 
-    Tells a lone steep stroke (as wide as this) from the merged up and down strokes of a narrow R wave. The
-    mask's run length (`line_width`) is whole pixels and grows with blur and a low ink threshold; the
-    half-darkness width does not depend on the threshold.
+    Tells a lone steep stroke (as wide as this) from the merged up and down strokes of a narrow R wave, and
+    places an edge's pen centre. The mask's run length (`line_width`) is whole pixels and grows with blur and
+    a low ink threshold; the half-darkness width does not depend on the threshold. A column's vertical width
+    is the pen's plus the trace's travel within the column, and a noisy 500 Hz record is level almost
+    nowhere: the median read 1.3-2x the pen there, so the narrowest columns (5th percentile) are taken.
     """
     band = int(1.5 * px_per_mm)
     widths = []
@@ -430,10 +431,10 @@ def pen_width(ink: np.ndarray, mask: np.ndarray, rows: list[float], px_per_mm: f
         widths.append(_crossing(prof, half, i1[ok]) - _crossing(prof, half, i0[ok] - 1))
     if not widths or sum(w.size for w in widths) < 20:
         return None
-    return float(np.median(np.concatenate(widths)))
+    return float(np.quantile(np.concatenate(widths), 0.05))
 
 
-def pen_end(ink: np.ndarray, row: RowTrace, line_px: float, px_per_mm: float) -> float:
+def pen_end(ink: np.ndarray, row: RowTrace, pen_px: float, px_per_mm: float) -> float:
     """Sub-pixel x where the pen stopped: the ink's right edge at half its own darkness, less the pen radius.
 
     Blur and the ink threshold move the last inked column by a pixel or two (a thin, soft line crosses the
@@ -443,13 +444,13 @@ def pen_end(ink: np.ndarray, row: RowTrace, line_px: float, px_per_mm: float) ->
     furthest of those lay a pixel or two past the end in blurred, noisy photos.
     """
     x_last = row.x_end
-    fallback = x_last - (line_px - 1) / 2
+    fallback = x_last - (pen_px - 1) / 2
     seg = row.y[max(0, x_last - 2): x_last + 1]
     seg = seg[np.isfinite(seg)]
     if seg.size == 0:
         return fallback
     yc = int(round(float(seg[-1])))
-    reach = int(np.ceil(line_px)) + 2
+    reach = int(np.ceil(pen_px)) + 2
     a, b = max(0, x_last - 2 * reach), min(ink.shape[1], x_last + 2 * reach + 1)
     patch = ink[max(0, yc - reach): yc + reach + 1, a:b].astype(np.float64)
     if patch.size == 0:
@@ -467,7 +468,7 @@ def pen_end(ink: np.ndarray, row: RowTrace, line_px: float, px_per_mm: float) ->
         edges.append(a + i + (line[i] - peak / 2) / max(line[i] - line[i + 1], 1e-9))
     if not edges:
         return fallback
-    return max(edges) + 0.5 - line_px / 2  # the edge of pixel i lies half a pixel right of its centre
+    return max(edges) + 0.5 - pen_px / 2  # the edge of pixel i lies half a pixel right of its centre
 
 
 def fill_gaps(values: np.ndarray, max_gap: int) -> np.ndarray:

@@ -61,16 +61,21 @@ def test_specks_go_even_when_they_outnumber_16_bit_labels():
     assert out[600, 100:1100].all() and not out[:595].any() and not out[605:].any()
 
 
+def _drawn(pts: np.ndarray, width_px: float, height: int, width: int) -> np.ndarray:
+    """Ink (uint8) of a polyline through `pts` drawn anti-aliased at 4x with a pen `width_px` wide."""
+    big = np.zeros((height * 4, width * 4), np.uint8)
+    cv2.polylines(big, [np.round((pts * 4 + 1.5) * 16).astype(np.int32)], False, 255,
+                  max(1, int(round(width_px * 4))), cv2.LINE_AA, shift=4)
+    return cv2.resize(big, (width, height), interpolation=cv2.INTER_AREA)
+
+
 def _r_wave(width_px: float, grid_at: int | None = None, grid_ink: int = 60,
             speck: tuple[int, int] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Ink (uint8) of a level line with one R wave drawn anti-aliased at 4x, and its centre-line vertices
     (x, y); optionally a pale vertical grid line at column `grid_at` and a one-pixel speck of ink at (x, y)
     (what a threshold leaves of a grid line crossing the wave)."""
     pts = np.array([[5.0, 80.0], [40.3, 80.0], [46.1, 12.0], [52.0, 80.0], [95.0, 80.0]])
-    big = np.zeros((100 * 4, 100 * 4), np.uint8)
-    cv2.polylines(big, [np.round((pts * 4 + 1.5) * 16).astype(np.int32)], False, 255,
-                  max(1, int(round(width_px * 4))), cv2.LINE_AA, shift=4)
-    ink = cv2.resize(big, (100, 100), interpolation=cv2.INTER_AREA)
+    ink = _drawn(pts, width_px, 100, 100)
     if grid_at is not None:
         ink[:, grid_at] = np.maximum(ink[:, grid_at], grid_ink)
     if speck is not None:
@@ -117,3 +122,34 @@ def test_a_speck_beside_a_steep_stroke_is_not_followed():
     ink = mask.copy()
     row = trace_row(mask, ink, 50.0, 0, 60, 3.0, 4.0, 3.0)
     assert (row.lo[11], row.hi[11]) == (8, 23)
+
+
+def test_pen_width_of_a_noisy_trace_is_the_pens():
+    """A column's vertical width is the pen's plus the trace's travel within it: on a noisy 500 Hz record
+    (2.5 samples per column, here half a pixel of noise) the median column read 1.3x the pen; the pen's
+    width places every steep stroke's and tip's centre, so it is taken from the narrowest columns."""
+    from edgeecg.imaging.trace import pen_width
+
+    x = np.arange(5.0, 395.0, 0.4)
+    noisy = np.stack([x, 50 + np.random.default_rng(0).normal(0, 0.5, x.size)], axis=1)
+    level = np.array([[5.0, 50.0], [395.0, 50.0]])
+    widths = []
+    for pts in (noisy, level):
+        ink = _drawn(pts, 3.0, 100, 400)
+        widths.append(pen_width(ink, (ink > 100).astype(np.uint8) * 255, [50.0], 4.0))
+    assert widths[0] / widths[1] < 1.2
+
+
+def test_merged_strokes_are_read_a_pen_width_in():
+    """Where a narrow R wave's up and down strokes merge into one blob, the rising stroke is its left edge
+    moved in by half the pen: by half the mask's line width, which a noisy trace makes 1.5-2x the pen, the
+    read sat 0.7 px late (0.1-0.3 mV at the sample on a QRS flank)."""
+    from edgeecg.imaging.trace import pen_width, trace_row
+
+    pts = np.array([[5.0, 80.0], [44.0, 80.0], [46.0, 12.0], [48.0, 80.0], [95.0, 80.0]])
+    ink = _drawn(pts, 3.0, 100, 100)
+    mask = (ink > 100).astype(np.uint8) * 255
+    row = trace_row(mask, ink, 80.0, 0, 100, 5.0, 4.0, pen_width(ink, mask, [80.0], 4.0))
+    up = (row.py > 25) & (row.py < 70) & (row.px < 46)
+    err = row.px[up] - (44.0 + (row.py[up] - 80.0) * 2.0 / -68.0)
+    assert up.sum() > 30 and np.abs(err).max() < 0.3
