@@ -150,6 +150,27 @@ def test_wave_tips_are_read_at_their_height(ecgs):
     assert np.median(errors) < 0.035   # mV
 
 
+def test_a_tip_between_two_samples_goes_to_the_nearest():
+    """A path read 0.6 px late puts an R wave's tip (row 20 at x 10.6) between the samples at x 10 and 12:
+    interpolated, both read on the flanks, 14 and 35 px short. The tip goes to the sample nearest it. A
+    lone stray point beyond a tip (a speck read at row 5 beside the tip at x 20) is no tip and is left out."""
+    from edgeecg.imaging.digitize import _snap_apexes
+
+    vx = np.array([0.0, 8.0, 10.6, 13.0, 18.0, 20.0, 22.0, 30.0])
+    vy = np.array([80.0, 80.0, 20.0, 80.0, 80.0, 20.0, 80.0, 80.0])
+    t = np.linspace(0.0, 1.0, 60, endpoint=False)               # the path: points along each stroke, as read
+    px = np.concatenate([a + t * (b - a) for a, b in zip(vx[:-1], vx[1:], strict=True)])
+    py = np.concatenate([a + t * (b - a) for a, b in zip(vy[:-1], vy[1:], strict=True)])
+    py[np.argmin(np.abs(px - 20.5))] = 5.0                      # the speck
+    x = np.arange(0.0, 31.0, 2.0)                               # samples every 2 px
+    vals = np.interp(x, px, py)
+    before = vals.copy()
+    _snap_apexes(vals, x, px, py, 2.0)
+    assert before[5] > 30.0 and vals[5] == pytest.approx(20.0, abs=0.5)
+    assert vals[10] == pytest.approx(20.0, abs=0.5)
+    assert np.array_equal(np.delete(vals, 5), np.delete(before, 5))
+
+
 def test_waves_taller_than_a_12x1_row_are_followed_into_the_next(ecgs):
     """12x1 rows are 15 mm apart; at 1.6x these records' voltage the QRS reaches past halfway to the next
     row. Cut at the band's edge, the most extreme samples read about 0.5 mV short (median); followed into
