@@ -331,7 +331,7 @@ def _even_rows(clean: np.ndarray, baselines: list[float], counts: set[int], ppm:
 
 
 def _trace_rows(clean: np.ndarray, ink: np.ndarray, baselines: list[float], pitch: float, lw: float, ppm: float,
-                pen: float | None = None) -> list[RowTrace]:
+                pen: float) -> list[RowTrace]:
     """Every row traced within the band halfway to its neighbours; a row whose waves ran into that band's
     edge towards a neighbour (12x1 prints: rows 15 mm apart, a 2 mV S wave is 20 mm) again, out to the
     neighbours' baselines, with the neighbours' own traced ink taken out of its way."""
@@ -598,7 +598,7 @@ def _read(page: Page, ink: np.ndarray, grid_img: np.ndarray, sharp: float, cfg: 
     if len(baselines) not in counts:
         baselines = _even_rows(clean, baselines, counts, ppm_y)
     lw = line_width(clean, baselines, ppm_y)
-    pen = pen_width(ink, clean, baselines, ppm_y)
+    pen = pen_width(ink, clean, baselines, ppm_y) or lw  # too few level stretches to measure: the mask's width
     pitch = float(np.median(np.diff(baselines))) if len(baselines) > 1 else 40 * ppm_y
     rows = _trace_rows(clean, ink, baselines, pitch, lw, ppm_y, pen)
     kept = _printable_rows(rows, counts, ppm_y)
@@ -629,7 +629,7 @@ def _read(page: Page, ink: np.ndarray, grid_img: np.ndarray, sharp: float, cfg: 
     if after:
         x_end = float(np.median([x for _, _, x in after]))
     else:
-        x_end = float(np.median([pen_end(ink, r, pen or lw, ppm_x) for r in rows]))
+        x_end = float(np.median([pen_end(ink, r, pen, ppm_x) for r in rows]))
     x0 = x_end - cfg.duration * sec_px
     if x0 < -0.02 * ink.shape[1]:
         raise DigitizeError(f"the traces span {(x_end / sec_px):.1f} s at {cfg.speed:g} mm/s, less than the "

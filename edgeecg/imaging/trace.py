@@ -455,20 +455,15 @@ def pen_end(ink: np.ndarray, row: RowTrace, pen_px: float, px_per_mm: float) -> 
     patch = ink[max(0, yc - reach): yc + reach + 1, a:b].astype(np.float64)
     if patch.size == 0:
         return fallback
-    edges = []
-    core = float(patch[:, : x_last - a + 1].max())
-    for line in patch:
-        peak = line[: x_last - a + 1].max()
-        if peak < 0.8 * core:  # rows that graze the cap, or carry grid
-            continue
-        above = np.flatnonzero(line >= peak / 2)
-        i = int(above[-1])
-        if i + 1 >= len(line):
-            continue
-        edges.append(a + i + (line[i] - peak / 2) / max(line[i] - line[i + 1], 1e-9))
-    if not edges:
+    peaks = patch[:, : x_last - a + 1].max(axis=1)
+    through = peaks >= 0.8 * peaks.max()  # not the rows that graze the cap, or carry grid
+    lines, half = patch[through], peaks[through] / 2
+    last = patch.shape[1] - 1 - np.argmax((lines >= half[:, None])[:, ::-1], axis=1)  # last column at or above
+    ok = last + 1 < patch.shape[1]
+    if not ok.any():
         return fallback
-    return max(edges) + 0.5 - pen_px / 2  # the edge of pixel i lies half a pixel right of its centre
+    edge = a + float(_crossing(lines[ok], half[ok], last[ok]).max())
+    return edge + 0.5 - pen_px / 2  # the edge of pixel i lies half a pixel right of its centre
 
 
 def fill_gaps(values: np.ndarray, max_gap: int) -> np.ndarray:
