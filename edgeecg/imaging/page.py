@@ -224,9 +224,10 @@ def find_page(rgb: np.ndarray) -> np.ndarray | None:
     """Four corners of the printed chart in a photo, or None (scans, crops, screenshots fill the frame).
 
     Two outlines: the paper that carries fine dark lines (the ECG grid and traces: a texture no desk has),
-    and the bright low-saturation sheet against a darker background. The textured chart's (a sheet's outline
-    can take in a bright object beside it), unless shadow or blur bent it within the sheet (_chart_bent),
-    else the sheet's (grid-less paper).
+    and the bright low-saturation sheet against a darker background (or the sheet flooded from between its
+    traces, where a lit desk passed for paper or a shadow cut a stretch off). The textured chart's (a
+    sheet's outline can take in a bright object beside it), unless shadow or blur bent it within the sheet
+    (_chart_bent), else the sheet's (grid-less paper).
     """
     h, w = rgb.shape[:2]
     scale = 800.0 / max(h, w)
@@ -246,6 +247,9 @@ def find_page(rgb: np.ndarray) -> np.ndarray | None:
     chart = cv2.morphologyEx(cv2.bitwise_and(textured, paper), cv2.MORPH_OPEN, np.ones((15, 15), np.uint8))
     textured_q = _quad(chart, 0.15)
     sheet_q = _quad(cv2.morphologyEx(paper, cv2.MORPH_OPEN, np.ones((5, 5), np.uint8)), 0.12)
+    flooded = _flooded_sheet(value, cv2.bitwise_and(textured, paper))
+    if flooded is not None and _holds_the_sheet_better(flooded[0], sheet_q, textured):
+        sheet_q = flooded
     found = [q for q in (textured_q, sheet_q) if q is not None]
     if not found:
         return None
@@ -261,6 +265,45 @@ def find_page(rgb: np.ndarray) -> np.ndarray | None:
     if _is_flat_rectangle(corners) and cv2.contourArea(corners) > 0.8 * paper.size:
         return None  # a scan or screenshot: nothing to flatten, and deskewing handles rotation exactly
     return corners / scale
+
+
+def _flooded_sheet(value: np.ndarray, texture: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """The sheet as the plateau of light that floods out from the paper between its traces.
+
+    A grey closing wipes out what is printed on the sheet (lines, text, moire from a screen), leaving its
+    paper: light and shade change that smoothly, while the sheet's edge is a step. A flood that follows
+    small steps only (4 levels a pixel) crosses the light but stops at the edge, even where a lit desk is as
+    bright as the sheet's own shade and a threshold takes both. A shadow that darkens the sheet and the desk
+    alike can let it leak: the caller checks the outline.
+    """
+    rows = cv2.morphologyEx(texture, cv2.MORPH_CLOSE, np.ones((61, 1), np.uint8))  # bands of trace: one block
+    if not rows.any():
+        return None
+    plateau = cv2.morphologyEx(value, cv2.MORPH_CLOSE, np.ones((9, 9), np.uint8))
+    y, x = np.unravel_index(int(np.argmax(np.where(rows > 0, plateau, 0))), plateau.shape)
+    mask = np.zeros((value.shape[0] + 2, value.shape[1] + 2), np.uint8)
+    cv2.floodFill(plateau, mask, (int(x), int(y)), 0, 4, 4, 4 | cv2.FLOODFILL_MASK_ONLY | (255 << 8))
+    return _quad(cv2.morphologyEx(mask[1:-1, 1:-1], cv2.MORPH_CLOSE, np.ones((9, 9), np.uint8)), 0.12)
+
+
+def _holds_the_sheet_better(flooded: np.ndarray, sheet: tuple[np.ndarray, np.ndarray] | None,
+                            texture: np.ndarray) -> bool:
+    """True when the flooded outline is a sheet and the thresholded one is not: it keeps (nearly) all of the
+    latter's fine dark lines in a clearly smaller area within it (a lit desk had passed for paper), or it
+    holds clearly more of them (a shadow had taken a stretch of sheet below the threshold)."""
+    if not _squarish(flooded):
+        return False
+    if sheet is None:
+        return True
+    areas = []
+    for quad in (flooded, sheet[0]):
+        inside = np.zeros(texture.shape, np.uint8)
+        cv2.fillConvexPoly(inside, quad.astype(np.int32), 255)
+        areas.append(inside)
+    ink = [float(np.count_nonzero(cv2.bitwise_and(texture, a))) for a in areas]
+    outside = np.count_nonzero(cv2.bitwise_and(areas[0], cv2.bitwise_not(areas[1])))
+    smaller = cv2.contourArea(flooded) < 0.95 * cv2.contourArea(sheet[0]) and outside < 0.1 * np.count_nonzero(areas[0])
+    return (smaller and ink[0] >= 0.9 * ink[1]) or ink[0] > 1.1 * ink[1]
 
 
 def _with_shaded_paper(paper: np.ndarray, value: np.ndarray, darkest: np.ndarray, bright: float) -> np.ndarray:

@@ -136,3 +136,35 @@ def test_grid_lines_that_pass_the_threshold_set_a_floor_under_it():
     for top in range(5, 300, 25):  # 12 rows, each QRS 20 px tall in the same columns
         qrs[top: top + 20, 100:103] = 255
     assert grid_floor(qrs, qrs) == 0.0
+
+
+def _traced_sheet_on(desk: np.ndarray) -> np.ndarray:
+    """`desk` (float32 [H, W, 3]) with the white sheet and six rows of trace on it: grid-less paper."""
+    cv2.fillConvexPoly(desk, SHEET.astype(np.int32), (242, 242, 242))
+    x = np.arange(330, 1280)
+    for base in np.linspace(330, 860, 6):
+        y = base + 0.02 * (x - 330) + 12 * np.sin(x / 9.0) * (np.sin(x / 60.0) > 0.9)
+        cv2.polylines(desk, [np.stack([x, y], axis=1).astype(np.int32)], False, (40, 40, 40), 2)
+    return desk
+
+
+def test_a_lit_desk_as_bright_as_paper_does_not_merge_into_the_sheet():
+    """A lamp can light one side of a grey desk past the brightness threshold that parts paper from desk;
+    the sheet's edge is still a step there, where the light's fall-off is smooth, so the sheet keeps its own
+    outline (before: the outline ran out along the frame)."""
+    ramp = np.linspace(60, 205, 1600, dtype=np.float32)[None, :, None]
+    img = _traced_sheet_on(np.repeat(np.repeat(ramp, 1200, axis=0), 3, axis=2))
+    found = find_page(img.astype(np.uint8))
+    assert found is not None and np.abs(found - SHEET).max() < 8.0
+
+
+def test_a_shadow_over_the_sheet_on_a_grey_desk_does_not_cut_it_off():
+    """On a grey desk saturation cannot tell shaded sheet from desk, and a soft shadow that halves the light
+    on the sheet's lower part takes it below the brightness threshold; the shade's edge is smooth and the
+    rows of trace still show under it, so the sheet is found whole."""
+    img = _traced_sheet_on(np.full((1200, 1600, 3), 70, np.float32))
+    shade = np.zeros(img.shape[:2], np.float32)
+    shade[700:] = 1.0
+    img *= 1.0 - 0.5 * cv2.GaussianBlur(shade, (0, 0), 40)[..., None]
+    found = find_page(np.clip(img, 0, 255).astype(np.uint8))
+    assert found is not None and np.abs(found - SHEET).max() < 8.0
