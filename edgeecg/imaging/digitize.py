@@ -214,7 +214,9 @@ def _match_layout(mask: np.ndarray, rows: list[RowTrace], x0: float, sec_px: flo
         expect = np.array([[1.0 if any(abs(p - t) < 1e-6 for p in paper_starts(row)) else -1.0 for t in times]
                            for row in order])
         scores.append(float((expect * (evidence - 0.5)).sum()))
-    scores = [sc + 4.0 * _duplicate_agreement(rows, order, x0, sec_px)
+    # a strip that copies its cell counts as much as three boundaries, and no more: two different leads that
+    # correlate strongly (simulated limb leads: r 0.98) must not outvote a clear pattern of ticks
+    scores = [sc + 3.0 * _duplicate_agreement(rows, order, x0, sec_px, ppm)
               for sc, (_, order) in zip(scores, candidates, strict=True)]
     ranked = np.argsort(-np.asarray(scores), kind="stable")  # ties: the first registered wins
     best = int(ranked[0])
@@ -229,22 +231,26 @@ def _match_layout(mask: np.ndarray, rows: list[RowTrace], x0: float, sec_px: flo
 def _row_height(row: RowTrace, x: np.ndarray) -> np.ndarray:
     ok = np.isfinite(row.y)
     if ok.sum() < 2:
-        return np.full(len(x), np.nan)
+        return np.full(np.shape(x), np.nan)
     return np.interp(x, np.flatnonzero(ok), row.y[ok])
 
 
-def _duplicate_agreement(rows: list[RowTrace], order: tuple[tuple[Cell, ...], ...], x0: float, sec_px: float
-                         ) -> float:
+def _duplicate_agreement(rows: list[RowTrace], order: tuple[tuple[Cell, ...], ...], x0: float, sec_px: float,
+                         ppm: float) -> float:
     """Sum over leads printed twice at the same time (a rhythm strip and its grid cell) of (r - 0.9) / 0.08,
-    clipped to [-1, 1].
+    clipped to [-0.75, 1], r at the best shift of one copy within half a millimetre.
 
     A print shows the same samples in both places, so under the right layout and row order the two traces
     correlate almost perfectly; under a wrong one they are different leads, which still share every beat's
     timing and can correlate strongly (adjacent chest leads most of all: at r - 0.5 such pairs outvoted the
-    separator ticks between 2x6 and 3x4+3). Renderer-independent evidence.
+    separator ticks between 2x6 and 3x4+3; simulated limb leads reach r 0.98). Renderer-independent
+    evidence. A flattened photo can leave two rows a fraction of a millimetre apart in time, which costs a
+    true pair's sharp QRS much of its r; and a poorly read copy disagrees too, so disagreement counts less
+    than agreement.
     """
     placed = [(cell, row, pos) for row, cells in zip(rows, order, strict=True)
               for cell, pos in zip(cells, paper_starts(cells), strict=True)]
+    shifts = np.arange(-int(0.5 * ppm), int(0.5 * ppm) + 1, dtype=np.float64)
     total = 0.0
     for i, (ca, ra, pa) in enumerate(placed):
         for cb, rb, pb in placed[i + 1:]:
@@ -253,9 +259,12 @@ def _duplicate_agreement(rows: list[RowTrace], order: tuple[tuple[Cell, ...], ..
                 continue
             t = np.linspace(t0 + 0.05, t1 - 0.05, 200)
             ya = _row_height(ra, x0 + (pa + t - ca.start) * sec_px)
-            yb = _row_height(rb, x0 + (pb + t - cb.start) * sec_px)
-            if np.std(ya) > 0 and np.std(yb) > 0:
-                total += float(np.clip((np.corrcoef(ya, yb)[0, 1] - 0.9) / 0.08, -1.0, 1.0))
+            yb = _row_height(rb, (x0 + (pb + t - cb.start) * sec_px)[None, :] + shifts[:, None])  # [shifts, t]
+            a, b = ya - ya.mean(), yb - yb.mean(axis=1, keepdims=True)
+            norm = np.sqrt((a ** 2).sum() * (b ** 2).sum(axis=1))
+            if np.all(norm > 0):
+                r = float(((b @ a) / norm).max())
+                total += float(np.clip((r - 0.9) / 0.08, -0.75, 1.0))
     return total
 
 

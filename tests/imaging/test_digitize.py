@@ -302,6 +302,46 @@ def test_rows_that_break_the_print_pattern_go_even_when_the_count_is_printable()
     assert [r.baseline for r in kept] == [r.baseline for r in five]
 
 
+def test_a_rhythm_strip_a_little_off_its_cell_still_reads_as_its_copy():
+    """A flattened photo can leave rows a fraction of a millimetre apart in time; a rhythm strip and its grid
+    cell are the same samples even so (before: r at zero shift only, which sharp QRS 3 px apart cut to a
+    vote against the right layout). A copy that disagrees, as a poor read does, counts less than one that
+    agrees."""
+    from edgeecg.imaging.digitize import _duplicate_agreement, _row_orders
+    from edgeecg.imaging.trace import RowTrace
+    from edgeecg.layouts import get_layout, paper_starts
+
+    ppm, x0, sec_px = 8.0, 100.0, 200.0
+    x = np.arange(2200, dtype=np.float64)
+    rng = np.random.default_rng(0)
+    shape = {lead: rng.normal(0, 1, 3) for lead in LEADS}   # per lead: R, S and T heights, one beat a second
+
+    def lead_at(lead: str, t: np.ndarray) -> np.ndarray:
+        r, s, tw = shape[lead]
+        phase = np.mod(t, 1.0)
+        return (r * np.exp(-0.5 * ((phase - 0.3) / 0.01) ** 2) + s * np.exp(-0.5 * ((phase - 0.33) / 0.01) ** 2)
+                + tw * np.exp(-0.5 * ((phase - 0.6) / 0.05) ** 2))
+
+    layout = get_layout("3x4+II")
+    order = _row_orders(layout)[0]   # grid rows, then the II strip
+
+    def printed(k: int, cells: tuple, lag_px: float, lead_of=lambda c: c.lead) -> RowTrace:
+        base = 150.0 * (k + 1)
+        y = np.full(len(x), np.nan)
+        for cell, pos in zip(cells, paper_starts(cells), strict=True):
+            xa = x0 + pos * sec_px + lag_px
+            span = (x >= xa) & (x < xa + (cell.end - cell.start) * sec_px)
+            y[span] = base - 40 * lead_at(lead_of(cell), cell.start + (x[span] - xa) / sec_px)
+        ok = np.flatnonzero(np.isfinite(y))
+        return RowTrace(base, int(base) - 60, int(base) + 60, int(ok[0]), int(ok[-1]), y, 0.0, x[ok], y[ok])
+
+    grid = [printed(k, cells, 0.0) for k, cells in enumerate(order[:-1])]
+    strip = printed(3, order[-1], 3.0)                                    # 0.4 mm late
+    assert _duplicate_agreement(grid + [strip], order, x0, sec_px, ppm) > 0.9
+    other = printed(3, order[-1], 0.0, lead_of=lambda c: "V4")            # not a copy of II
+    assert _duplicate_agreement(grid + [other], order, x0, sec_px, ppm) == -0.75
+
+
 def test_a_row_split_in_two_by_wander_is_merged_back():
     from edgeecg.imaging.digitize import _even_rows
 
