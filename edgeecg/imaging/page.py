@@ -224,10 +224,10 @@ def find_page(rgb: np.ndarray) -> np.ndarray | None:
     """Four corners of the printed chart in a photo, or None (scans, crops, screenshots fill the frame).
 
     Two outlines: the paper that carries fine dark lines (the ECG grid and traces: a texture no desk has),
-    and the bright low-saturation sheet against a darker background (or the sheet flooded from between its
-    traces, where a lit desk passed for paper or a shadow cut a stretch off). The textured chart's (a
-    sheet's outline can take in a bright object beside it), unless shadow or blur bent it within the sheet
-    (_chart_bent), else the sheet's (grid-less paper).
+    and the bright low-saturation sheet against a darker background. The textured chart's (a sheet's outline
+    can take in a bright object beside it), unless shadow or blur bent it within the sheet (_chart_bent),
+    else the sheet's (grid-less paper), which is then flooded from between its traces as well, in case a lit
+    desk passed for paper or a shadow cut a stretch off (_flooded_sheet).
     """
     h, w = rgb.shape[:2]
     scale = 800.0 / max(h, w)
@@ -247,9 +247,10 @@ def find_page(rgb: np.ndarray) -> np.ndarray | None:
     chart = cv2.morphologyEx(cv2.bitwise_and(textured, paper), cv2.MORPH_OPEN, np.ones((15, 15), np.uint8))
     textured_q = _quad(chart, 0.15)
     sheet_q = _quad(cv2.morphologyEx(paper, cv2.MORPH_OPEN, np.ones((5, 5), np.uint8)), 0.12)
-    flooded = _flooded_sheet(value, cv2.bitwise_and(textured, paper))
-    if flooded is not None and _holds_the_sheet_better(flooded[0], sheet_q, textured):
-        sheet_q = flooded
+    if textured_q is None or not _squarish(textured_q[0]):  # the sheet's outline will flatten the page
+        flooded = _flooded_sheet(value, cv2.bitwise_and(textured, paper))
+        if flooded is not None and _holds_the_sheet_better(flooded[0], sheet_q, textured):
+            sheet_q = flooded
     found = [q for q in (textured_q, sheet_q) if q is not None]
     if not found:
         return None
@@ -280,9 +281,9 @@ def _flooded_sheet(value: np.ndarray, texture: np.ndarray) -> tuple[np.ndarray, 
     if not rows.any():
         return None
     plateau = cv2.morphologyEx(value, cv2.MORPH_CLOSE, np.ones((9, 9), np.uint8))
-    y, x = np.unravel_index(int(np.argmax(np.where(rows > 0, plateau, 0))), plateau.shape)
+    seed = cv2.minMaxLoc(plateau, mask=rows)[3]  # the brightest paper among the traces
     mask = np.zeros((value.shape[0] + 2, value.shape[1] + 2), np.uint8)
-    cv2.floodFill(plateau, mask, (int(x), int(y)), 0, 4, 4, 4 | cv2.FLOODFILL_MASK_ONLY | (255 << 8))
+    cv2.floodFill(plateau, mask, seed, 0, 4, 4, 4 | cv2.FLOODFILL_MASK_ONLY | (255 << 8))
     return _quad(cv2.morphologyEx(mask[1:-1, 1:-1], cv2.MORPH_CLOSE, np.ones((9, 9), np.uint8)), 0.12)
 
 
