@@ -83,7 +83,7 @@ def check_readable(rgb: np.ndarray) -> np.ndarray:
         raise DigitizeError(f"image is {w}x{h} px; at least {MIN_SIDE} px on the short side is needed to read "
                             f"1 mm grid squares (photograph the whole page closer or scan at >= 100 dpi)")
     gray = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
-    small = cv2.resize(gray, (w // 4, h // 4), interpolation=cv2.INTER_AREA)
+    small = area_shrink(gray, 4)
     if float(small.std()) < 4.0:
         raise DigitizeError("image is blank (almost uniform); nothing to digitize")
     return img
@@ -212,11 +212,20 @@ def _straight_sides(outline: np.ndarray, corners: np.ndarray) -> np.ndarray:
     return refined
 
 
+def area_shrink(img: np.ndarray, factor: int) -> np.ndarray:
+    """`img` averaged over blocks of factor x factor pixels; the last rows and columns that do not fill a
+    block are left out. OpenCV's area resampling at a whole factor is three times as fast as at a fractional
+    one, which a size not divisible by `factor` would take."""
+    h, w = img.shape[:2]
+    hh, ww = max(1, h // factor), max(1, w // factor)
+    return cv2.resize(img[: hh * factor, : ww * factor], (ww, hh), interpolation=cv2.INTER_AREA)
+
+
 def _shrink(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """Area-averaged halvings down to within 2x of `size`, then linear: OpenCV's area resampling at a
     fractional factor costs five times its whole-factor path."""
     while img.shape[1] >= 2 * size[0] and img.shape[0] >= 2 * size[1]:
-        img = cv2.resize(img, (img.shape[1] // 2, img.shape[0] // 2), interpolation=cv2.INTER_AREA)
+        img = area_shrink(img, 2)
     return cv2.resize(img, size, interpolation=cv2.INTER_LINEAR)
 
 
@@ -379,7 +388,7 @@ def darkness(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     kernel = np.ones((9, 9), np.uint8)
     out = []
     for channel in (vmax, vmin):
-        small = cv2.resize(channel, (max(1, w // 4), max(1, h // 4)), interpolation=cv2.INTER_AREA)
+        small = area_shrink(channel, 4)
         paper = cv2.GaussianBlur(cv2.dilate(small, kernel), (0, 0), 6)
         paper = cv2.resize(paper, (w, h), interpolation=cv2.INTER_LINEAR)
         out.append(cv2.subtract(255, cv2.divide(channel, cv2.max(paper, 1), scale=255)))
