@@ -168,3 +168,12 @@ def test_a_shadow_over_the_sheet_on_a_grey_desk_does_not_cut_it_off():
     img *= 1.0 - 0.5 * cv2.GaussianBlur(shade, (0, 0), 40)[..., None]
     found = find_page(np.clip(img, 0, 255).astype(np.uint8))
     assert found is not None and np.abs(found - SHEET).max() < 8.0
+
+
+def test_area_shrink_averages_whole_blocks_and_leaves_out_the_ragged_edge():
+    from edgeecg.imaging.page import area_shrink
+
+    img = np.arange(9 * 7, dtype=np.float32).reshape(7, 9)   # odd sizes: the fractional path in OpenCV
+    small = area_shrink(img, 2)
+    blocks = img[:6, :8].reshape(3, 2, 4, 2).mean(axis=(1, 3))
+    assert small.shape == (3, 4) and np.allclose(small, blocks)
