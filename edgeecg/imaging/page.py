@@ -214,16 +214,16 @@ def _straight_sides(outline: np.ndarray, corners: np.ndarray) -> np.ndarray:
 
 def area_shrink(img: np.ndarray, factor: int) -> np.ndarray:
     """`img` averaged over blocks of factor x factor pixels; the last rows and columns that do not fill a
-    block are left out. OpenCV's area resampling at a whole factor is three times as fast as at a fractional
-    one, which a size not divisible by `factor` would take."""
+    block are left out. OpenCV's area resampling at a whole factor is about three times as fast as at a
+    fractional one, which a size not divisible by `factor` would take."""
     h, w = img.shape[:2]
     hh, ww = max(1, h // factor), max(1, w // factor)
     return cv2.resize(img[: hh * factor, : ww * factor], (ww, hh), interpolation=cv2.INTER_AREA)
 
 
 def _shrink(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Area-averaged halvings down to within 2x of `size`, then linear: OpenCV's area resampling at a
-    fractional factor costs five times its whole-factor path."""
+    """Area-averaged halvings (area_shrink) down to within 2x of `size`, then linear: one area resampling
+    at the fractional factor left would cost several times as much."""
     while img.shape[1] >= 2 * size[0] and img.shape[0] >= 2 * size[1]:
         img = area_shrink(img, 2)
     return cv2.resize(img, size, interpolation=cv2.INTER_LINEAR)
