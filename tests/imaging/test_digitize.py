@@ -10,6 +10,7 @@ from edgeecg.imaging.digitize import DigitizeConfig, digitize
 from edgeecg.imaging.page import DigitizeError
 from edgeecg.imaging.render import RenderConfig, render
 from edgeecg.imaging.score import score
+from edgeecg.imaging.trace import RowTrace
 from edgeecg.record import LEADS, Record
 
 
@@ -262,19 +263,21 @@ def test_a_page_of_text_is_not_an_ecg():
         digitize(img)
 
 
+def _traced_row(base: float, y: np.ndarray) -> RowTrace:
+    """A row traced as `y` per page column (NaN where none), in a band 50 px either side."""
+    ok = np.flatnonzero(np.isfinite(y))
+    return RowTrace(base, int(base) - 50, int(base) + 50, int(ok[0]), int(ok[-1]), y, 0.0,
+                    ok.astype(np.float64), y[ok])
+
+
 def test_outer_bands_that_are_not_traces_are_left_out():
     from edgeecg.imaging.digitize import _printable_rows
-    from edgeecg.imaging.trace import RowTrace
 
     x = np.arange(2000)
 
-    def row(base: float, y: np.ndarray) -> RowTrace:
-        ok = np.flatnonzero(np.isfinite(y))
-        return RowTrace(base, int(base) - 50, int(base) + 50, int(ok[0]), int(ok[-1]), y, 0.0, x[ok], y[ok])
-
-    traces = [row(100.0 * (i + 1), 100.0 * (i + 1) + 8 * np.sin(x / 30.0)) for i in range(12)]
+    traces = [_traced_row(100.0 * (i + 1), 100.0 * (i + 1) + 8 * np.sin(x / 30.0)) for i in range(12)]
     words = np.where((x // 40) % 3 == 0, 20.0, np.nan)         # a header line: short dashes, dead level
-    kept = _printable_rows([row(20.0, words)] + traces, {3, 4, 6, 12}, ppm=8.0)
+    kept = _printable_rows([_traced_row(20.0, words)] + traces, {3, 4, 6, 12}, ppm=8.0)
     assert [r.baseline for r in kept] == [r.baseline for r in traces]
     # every band a trace: the count stands, and the layout match reports it
     assert len(_printable_rows(traces[:5], {3, 4, 6, 12}, ppm=8.0)) == 5
@@ -283,21 +286,16 @@ def test_outer_bands_that_are_not_traces_are_left_out():
 def test_rows_that_break_the_print_pattern_go_even_when_the_count_is_printable():
     """3 rows and a split one make 4 (3x4+II's count); 5 rows and a short header line make 6 (2x6's)."""
     from edgeecg.imaging.digitize import _printable_rows
-    from edgeecg.imaging.trace import RowTrace
 
     x = np.arange(2000)
 
-    def row(base: float, y: np.ndarray) -> RowTrace:
-        ok = np.flatnonzero(np.isfinite(y))
-        return RowTrace(base, int(base) - 50, int(base) + 50, int(ok[0]), int(ok[-1]), y, 0.0, x[ok], y[ok])
-
     wave = 8 * np.sin(x / 30.0)
-    three = [row(b, b + wave) for b in (300.0, 600.0, 900.0)]
-    split = row(650.0, np.where(x % 200 < 100, 650.0 + wave, np.nan))   # half a band, 50 px below a row
+    three = [_traced_row(b, b + wave) for b in (300.0, 600.0, 900.0)]
+    split = _traced_row(650.0, np.where(x % 200 < 100, 650.0 + wave, np.nan))   # half a band, 50 px below a row
     kept = _printable_rows(three[:2] + [split] + three[2:], {3, 4, 6}, ppm=8.0)
     assert [r.baseline for r in kept] == [300.0, 600.0, 900.0]
-    five = [row(100.0 + 150 * i, 100.0 + 150 * i + wave) for i in range(5)]
-    header = row(20.0, np.where(x < 600, 20.0 + wave, np.nan))            # a line of text, 600 px long
+    five = [_traced_row(100.0 + 150 * i, 100.0 + 150 * i + wave) for i in range(5)]
+    header = _traced_row(20.0, np.where(x < 600, 20.0 + wave, np.nan))            # a line of text, 600 px long
     kept = _printable_rows([header] + five, {3, 4, 5, 6}, ppm=8.0)
     assert [r.baseline for r in kept] == [r.baseline for r in five]
 
@@ -308,7 +306,6 @@ def test_a_rhythm_strip_a_little_off_its_cell_still_reads_as_its_copy():
     vote against the right layout). A copy that disagrees, as a poor read does, counts less than one that
     agrees."""
     from edgeecg.imaging.digitize import _duplicate_agreement, _row_orders
-    from edgeecg.imaging.trace import RowTrace
     from edgeecg.layouts import get_layout, paper_starts
 
     ppm, x0, sec_px = 8.0, 100.0, 200.0
@@ -332,8 +329,7 @@ def test_a_rhythm_strip_a_little_off_its_cell_still_reads_as_its_copy():
             xa = x0 + pos * sec_px + lag_px
             span = (x >= xa) & (x < xa + (cell.end - cell.start) * sec_px)
             y[span] = base - 40 * lead_at(lead_of(cell), cell.start + (x[span] - xa) / sec_px)
-        ok = np.flatnonzero(np.isfinite(y))
-        return RowTrace(base, int(base) - 60, int(base) + 60, int(ok[0]), int(ok[-1]), y, 0.0, x[ok], y[ok])
+        return _traced_row(base, y)
 
     grid = [printed(k, cells, 0.0) for k, cells in enumerate(order[:-1])]
     strip = printed(3, order[-1], 3.0)                                    # 0.4 mm late
