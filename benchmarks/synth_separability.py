@@ -13,11 +13,11 @@ import time
 
 import numpy as np
 import torch
-from sklearn.metrics import roc_auc_score
 from torch import nn
 
 from edgeecg.data.synth import SynthConfig, simulate
 from edgeecg.data.synth_conditions import SYNTH_LABELS
+from edgeecg.metrics import auroc
 
 
 def cnn(n_out: int, width: int = 64) -> nn.Module:
@@ -62,7 +62,7 @@ def main() -> None:
     model.eval()
     with torch.no_grad():
         prob = torch.sigmoid(torch.cat([model(x_te[a:a + 256]) for a in range(0, len(x_te), 256)])).numpy()
-    aucs = {name: roc_auc_score(test.labels[:, i], prob[:, i]) for i, name in enumerate(SYNTH_LABELS)}
+    aucs = {name: auroc(test.labels[:, i], prob[:, i]) for i, name in enumerate(SYNTH_LABELS)}
     print(f"\nfull-signal 1-D CNN on 12x1, {args.n_train} train / {args.n_test} test records, "
           f"{args.epochs} epochs, {time.perf_counter() - t0:.0f} s")
     for name, auc in sorted(aucs.items(), key=lambda kv: kv[1]):

@@ -21,6 +21,7 @@ from edgeecg.record import RecordError
 from edgeecg.tokens import PaddedTokens, TokenizerConfig, tokenize_batch
 
 SETS = Path("calibration/sets")
+RECIPES = Path(__file__).parent / "recipes"      # shipped recipes (package data)
 
 
 @dataclass(frozen=True)
@@ -42,10 +43,9 @@ class Recipe:
                               f"use names from: {', '.join(CONDITIONS)}")
 
     @classmethod
-    def load(cls, path: str | Path) -> Recipe:
-        path = Path(path)
-        if not path.is_file():
-            raise RecordError(f"calibration recipe {path} does not exist; see calibration/default.toml")
+    def load(cls, spec: str | Path) -> Recipe:
+        """From a shipped recipe's name (`default`) or a TOML path."""
+        path = tomllib.resolve(spec, RECIPES, "calibration recipe")
         try:
             raw = tomllib.loads(path.read_text())
         except tomllib.TOMLDecodeError as err:

@@ -9,16 +9,19 @@ from typing import Annotated
 import numpy as np
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from typer.core import TyperGroup
 
-from edgeecg import cli_deploy, cli_imaging
+from edgeecg import __version__, cli_deploy, cli_imaging
+from edgeecg.extras import MissingExtra, require
 from edgeecg.layouts import LayoutError
 from edgeecg.record import LEADS, RecordError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+HELP = {"help_option_names": ["-h", "--help"]}
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, context_settings=HELP,
                   help="edgeecg: read arrhythmias from ECG records and photos of paper ECGs, on the edge.")
-data_app = typer.Typer(no_args_is_help=True, help="Data sets: simulate, fetch, inspect.")
+data_app = typer.Typer(no_args_is_help=True, context_settings=HELP, help="Data sets: simulate, fetch, inspect.")
 
 
 class _BenchGroup(TyperGroup):
@@ -30,12 +33,24 @@ class _BenchGroup(TyperGroup):
         return super().parse_args(ctx, args)
 
 
-bench_app = typer.Typer(cls=_BenchGroup, no_args_is_help=True,
+bench_app = typer.Typer(cls=_BenchGroup, no_args_is_help=True, context_settings=HELP,
                         help="Benchmarks that print measured figures; `bench --device PROFILE MODEL...` is the device "
                              "runner.")
 app.add_typer(data_app, name="data")
 app.add_typer(bench_app, name="bench")
 console = Console()
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        console.print(f"edgeecg {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: Annotated[bool, typer.Option("--version", callback=_show_version, is_eager=True,
+                                                help="Print the version and exit.")] = False) -> None:
+    """edgeecg: read arrhythmias from ECG records and photos of paper ECGs, on the edge."""
 
 
 @app.command()
@@ -202,6 +217,7 @@ def train(
                              ] = None,
 ) -> None:
     """Masked training of PatchECG (or the baseline); writes safetensors + JSON checkpoints to OUT."""
+    require("train", "`edgeecg train`")
     from edgeecg.layouts import MaskMix
     from edgeecg.train import TrainConfig
     from edgeecg.train import train as run
@@ -247,6 +263,7 @@ def evaluate(
     seed: Annotated[int | None, typer.Option(help="Data seed; default: the checkpoint's training seed.")] = None,
 ) -> None:
     """Macro AUROC [95 % CI], F1 and AF AUROC of each checkpoint on every layout; table, JSON and PNG."""
+    require("train", "`edgeecg evaluate`", ("torch", "safetensors", "matplotlib"))
     from edgeecg.evaluate import plot_png, print_table, save_json
     from edgeecg.evaluation_run import evaluate_checkpoints
 
@@ -262,6 +279,7 @@ def model_info(
     n_labels: Annotated[int, typer.Option(min=1)] = 23,
 ) -> None:
     """Parameter count and FLOPs per record of PatchECG presets, at the token counts of real layouts."""
+    require("train", "`edgeecg model-info`", ("torch",))
     from edgeecg.layouts import observed_mask
     from edgeecg.model import PatchECG, PatchECGConfig, count_parameters, patchecg_flops
     from edgeecg.tokens import TokenizerConfig, token_counts
@@ -288,6 +306,7 @@ def demo(
     seed: Annotated[int, typer.Option()] = 0,
 ) -> None:
     """The main job: train, evaluate per layout, export INT8, photograph, digitize, predict, bench; one report."""
+    require("train", "`edgeecg demo`", ("torch", "safetensors", "onnx", "matplotlib"))
     from edgeecg.demo import DemoConfig, run, summary_rows
 
     summary = run(DemoConfig.sized(quick, out=out, data=data, seed=seed))
@@ -322,6 +341,6 @@ def main() -> None:
     try:
         app()
     except (RecordError, LayoutError, FetchError, TokenizeError, DigitizeError, RenderError, CaptureError,
-            FileNotFoundError, RuntimeError) as err:
-        console.print(f"[red]error:[/] {err}")
+            FileNotFoundError, MissingExtra, RuntimeError) as err:
+        console.print(f"[red]error:[/] {escape(str(err))}", soft_wrap=True)
         sys.exit(2)

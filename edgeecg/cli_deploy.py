@@ -20,11 +20,14 @@ def export(
     trt: Annotated[bool, typer.Option("--trt", help="Also TensorRT engines from the FP16/INT8 ONNX (GPU).")] = False,
     target: Annotated[str, typer.Option(help="INT8 types: x86 (u8/s8), arm or tensorrt (s8/s8 symmetric).")] = "x86",
     calibration: Annotated[Path | None, typer.Option(help="Calibration set folder (default: built from "
-                                                          "calibration/default.toml's settings).")] = None,
+                                                          "the shipped default recipe).")] = None,
     out: Annotated[Path | None, typer.Option(help="Output folder (default export/<checkpoint name>).")] = None,
     opset: Annotated[int, typer.Option(help="ONNX opset (>= 17).")] = 17,
 ) -> None:
     """Export a checkpoint to ONNX FP32 (always), INT8, FP16 and TensorRT, each checked for parity."""
+    from edgeecg.extras import require
+
+    require("train", "`edgeecg export`", ("torch", "safetensors", "onnx", "sympy"))
     from edgeecg.export import ExportConfig
     from edgeecg.export import export as run
     from edgeecg.runtime import MODEL_FILES
@@ -52,15 +55,13 @@ def build_engine(
     """Build a TensorRT engine on this device from an exported ONNX file (no torch, no checkpoint needed)."""
     import json
 
-    import onnx
-
     from edgeecg.record import RecordError
-    from edgeecg.runtime import MODEL_FILES, ModelInfo
+    from edgeecg.runtime import MODEL_FILES, ModelInfo, onnx_metadata
     from edgeecg.tensorrt_build import build_engine as build
 
     if not onnx_file.is_file():
         raise RecordError(f"{onnx_file} not found; export one with `edgeecg export CKPT --fp16`")
-    meta = {p.key: p.value for p in onnx.load(str(onnx_file), load_external_data=False).metadata_props}
+    meta = onnx_metadata(onnx_file)
     info = ModelInfo.from_metadata(meta, onnx_file)
     precision = "int8" if info.precision.startswith("int8") else "fp16"
     if precision == "int8" and info.precision != "int8-tensorrt":
@@ -72,8 +73,8 @@ def build_engine(
 
 
 def calibrate(
-    recipe: Annotated[Path, typer.Argument(help="Recipe TOML (see calibration/default.toml).")] = Path(
-        "calibration/default.toml"),
+    recipe: Annotated[str, typer.Argument(help="A shipped recipe's name (default) or a recipe TOML's path.")
+                      ] = "default",
     checkpoint: Annotated[Path | None, typer.Option(help="Take tokenizer settings from this checkpoint.")] = None,
     records: Annotated[int | None, typer.Option(min=1, help="Override the recipe's record count.")] = None,
     out: Annotated[Path | None, typer.Option(help="Folder (default calibration/sets/<name>-<records>).")] = None,
@@ -103,8 +104,9 @@ def calibrate(
 
 def bench_device(
     models: Annotated[list[Path], typer.Argument(help="Exported model files (.onnx, .engine) or export folders.")],
-    device: Annotated[Path, typer.Option("--device", help="Device profile TOML (devices/*.toml).")] = Path(
-        "devices/x86-cpu.toml"),
+    device: Annotated[str, typer.Option("--device", help="A shipped profile's name (x86-cpu, arm-cpu, "
+                                                         "jetson-orin-nano, ...) or a profile TOML's path.")
+                      ] = "x86-cpu",
     reference: Annotated[Path | None, typer.Option(help="FP32 torch checkpoint (default: from export.json).")] = None,
     data: Annotated[str, typer.Option(help="Held-out records: synth, or a data spec's test split.")] = "synth",
     n_test: Annotated[int, typer.Option(min=50, help="Held-out records for parity.")] = 1000,

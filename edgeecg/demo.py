@@ -157,11 +157,7 @@ def _device(cfg: DemoConfig, export_dir: Path, patch: Path) -> tuple[list, dict]
     from edgeecg.devices import DeviceProfile
     from edgeecg.runtime import MODEL_FILES
 
-    candidates = [base / "devices" / "x86-cpu.toml" for base in (Path.cwd(), Path(__file__).resolve().parents[1])]
-    found = next((p for p in candidates if p.is_file()), None)
-    if found is None:
-        raise FileNotFoundError("devices/x86-cpu.toml not found: run the demo from a clone of the repository")
-    profile = DeviceProfile.load(found)
+    profile = DeviceProfile.load("x86-cpu")
     if cfg.quick:
         profile = replace(profile, min_runs=30, min_seconds=0.3, warmup=5)
     _say(f"device runner: profile {profile.name}, latency and AUROC parity on {cfg.bench_records} records")

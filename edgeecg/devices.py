@@ -1,4 +1,7 @@
-"""Device profiles (`devices/*.toml`): what the device runner measures on a target and what it must meet."""
+"""Device profiles: what the device runner measures on a target and what it must meet.
+
+The shipped profiles live in `edgeecg/profiles/` (package data, linked from the repository's `devices/`), so
+`edgeecg bench --device x86-cpu` works on a bare `pip install edgeecg`; a TOML path of one's own works too."""
 
 from __future__ import annotations
 
@@ -7,6 +10,8 @@ from pathlib import Path
 
 from edgeecg import tomlfile as tomllib
 from edgeecg.record import RecordError
+
+PROFILES = Path(__file__).parent / "profiles"
 
 PRECISIONS = ("fp32", "int8", "fp16", "trt-fp16", "trt-int8")
 BACKENDS = ("tensorrt", "TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
@@ -49,11 +54,9 @@ class DeviceProfile:
         return [b for b in self.backends if b != "tensorrt"]
 
     @classmethod
-    def load(cls, path: str | Path) -> DeviceProfile:
-        path = Path(path)
-        if not path.is_file():
-            known = ", ".join(sorted(p.stem for p in Path("devices").glob("*.toml"))) or "none found"
-            raise RecordError(f"device profile {path} not found (profiles in devices/: {known})")
+    def load(cls, spec: str | Path) -> DeviceProfile:
+        """From a shipped profile's name (`x86-cpu`) or a TOML path."""
+        path = tomllib.resolve(spec, PROFILES, "device profile")
         try:
             raw = tomllib.loads(path.read_text())
         except tomllib.TOMLDecodeError as err:

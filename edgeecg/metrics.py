@@ -1,4 +1,8 @@
-"""Metrics through scikit-learn: AUROC per class and macro, bootstrap intervals, F1 at chosen thresholds.
+"""Metrics in plain numpy: AUROC per class and macro, bootstrap intervals, F1 at chosen thresholds.
+
+numpy only, so the device runner's AUROC parity gate runs on the core install (a Jetson has no reason to carry
+scikit-learn). The definitions are scikit-learn's (`roc_auc_score`, `precision_recall_curve`, `f1_score`), and
+`tests/test_metrics.py` holds them to it where scikit-learn is installed.
 
 A class that is all positive or all negative in a set has no AUROC; it is left out of the macro mean
 (and reported as NaN), never counted as 0.5.
@@ -7,16 +11,34 @@ A class that is all positive or all negative in a set has no AUROC; it is left o
 from __future__ import annotations
 
 import numpy as np
-from sklearn.metrics import f1_score, precision_recall_curve, roc_auc_score
+
+
+def _ranks(x: np.ndarray) -> np.ndarray:
+    """1-based ranks with ties given their mean rank (the Mann-Whitney convention)."""
+    order = np.argsort(x, kind="mergesort")
+    sorted_x = x[order]
+    starts = np.flatnonzero(np.r_[True, sorted_x[1:] != sorted_x[:-1]])
+    ends = np.r_[starts[1:], len(x)]
+    mean_rank = (starts + ends + 1) / 2.0            # mean of 1-based ranks starts+1 .. ends
+    ranks = np.empty(len(x))
+    ranks[order] = np.repeat(mean_rank, ends - starts)
+    return ranks
+
+
+def auroc(y: np.ndarray, score: np.ndarray) -> float:
+    """Area under the ROC curve of one binary label; NaN where `y` holds one class only."""
+    y = np.asarray(y).astype(bool)
+    n_pos = int(y.sum())
+    n_neg = len(y) - n_pos
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    ranks = _ranks(np.asarray(score, dtype=np.float64))
+    return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
 
 
 def per_class_auroc(labels: np.ndarray, prob: np.ndarray) -> np.ndarray:
     """float [C], NaN where the class has only one value in `labels`."""
-    out = np.full(labels.shape[1], np.nan)
-    for c in range(labels.shape[1]):
-        if 0 < labels[:, c].sum() < len(labels):
-            out[c] = roc_auc_score(labels[:, c], prob[:, c])
-    return out
+    return np.array([auroc(labels[:, c], prob[:, c]) for c in range(labels.shape[1])])
 
 
 def macro_auroc(labels: np.ndarray, prob: np.ndarray) -> float:
@@ -54,6 +76,21 @@ def bootstrap_class_auroc(labels: np.ndarray, prob: np.ndarray, n_boot: int = 20
     return out
 
 
+def precision_recall_curve(y: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(precision, recall, thresholds) at every distinct score, thresholds increasing; as scikit-learn's, a final
+    (precision 1, recall 0) point closes the curve."""
+    y = np.asarray(y).astype(bool)
+    order = np.argsort(-np.asarray(score, dtype=np.float64), kind="mergesort")
+    s, t = np.asarray(score, dtype=np.float64)[order], y[order]
+    last = np.r_[np.flatnonzero(s[1:] != s[:-1]), len(s) - 1]       # last index of each distinct score
+    tp = np.cumsum(t)[last].astype(np.float64)
+    fp = (last + 1) - tp
+    thresholds = s[last]
+    precision = tp / (tp + fp)                                        # every distinct score holds a sample
+    recall = tp / tp[-1] if tp[-1] > 0 else np.ones_like(tp)
+    return np.r_[precision[::-1], 1.0], np.r_[recall[::-1], 0.0], thresholds[::-1]
+
+
 def best_thresholds(labels: np.ndarray, prob: np.ndarray) -> np.ndarray:
     """Per-class threshold in [0.02, 0.98] maximising F1 on this (validation) set; 0.5 where the class never
     occurs. One precision-recall curve per class gives F1 at every distinct threshold at once."""
@@ -69,7 +106,17 @@ def best_thresholds(labels: np.ndarray, prob: np.ndarray) -> np.ndarray:
     return out
 
 
+def f1(y: np.ndarray, predicted: np.ndarray) -> float:
+    """F1 of one binary label; 0 where there are neither positives nor predictions (scikit-learn's
+    zero_division=0)."""
+    y, predicted = np.asarray(y).astype(bool), np.asarray(predicted).astype(bool)
+    tp = float((y & predicted).sum())
+    denominator = float(y.sum() + predicted.sum())
+    return 2 * tp / denominator if denominator else 0.0
+
+
 def macro_f1(labels: np.ndarray, prob: np.ndarray, thresholds: np.ndarray) -> float:
-    present = labels.any(0)
-    return float(f1_score(labels[:, present], prob[:, present] >= thresholds[present], average="macro",
-                          zero_division=0))
+    present = np.flatnonzero(labels.any(0))
+    if not len(present):
+        return 0.0
+    return float(np.mean([f1(labels[:, c], prob[:, c] >= thresholds[c]) for c in present]))

@@ -51,6 +51,52 @@ class ModelInfo:
         return cls(labels, tok, meta.get("edgeecg.precision", "unknown"), meta.get("edgeecg.source_sha256", ""))
 
 
+def _varint(buf: bytes, i: int) -> tuple[int, int]:
+    value, shift = 0, 0
+    while True:
+        byte = buf[i]
+        value |= (byte & 0x7F) << shift
+        i += 1
+        if byte < 0x80:
+            return value, i
+        shift += 7
+
+
+def _fields(buf: bytes):
+    """(field number, bytes) of a protobuf message's length-delimited fields; other wire types are skipped."""
+    i = 0
+    while i < len(buf):
+        key, i = _varint(buf, i)
+        wire = key & 7
+        if wire == 0:
+            _, i = _varint(buf, i)
+        elif wire == 1:
+            i += 8
+        elif wire == 5:
+            i += 4
+        elif wire == 2:
+            size, i = _varint(buf, i)
+            yield key >> 3, buf[i:i + size]
+            i += size
+        else:
+            raise ValueError(f"protobuf wire type {wire}")
+
+
+def onnx_metadata(path: Path) -> dict[str, str]:
+    """An ONNX file's metadata_props (ModelProto field 14) without the onnx package, which a device that only
+    builds a TensorRT engine from the file has no other use for (and cannot always install)."""
+    try:
+        meta = {}
+        for number, entry in _fields(path.read_bytes()):
+            if number == 14:
+                kv = dict(_fields(entry))
+                meta[kv.get(1, b"").decode()] = kv.get(2, b"").decode()
+        return meta
+    except (ValueError, IndexError, UnicodeDecodeError) as err:
+        raise RecordError(f"{path}: not an ONNX model file ({err}); give the .onnx that `edgeecg export` wrote"
+                          ) from None
+
+
 def sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(x, -60.0, 60.0)))
 

@@ -23,6 +23,9 @@ def small() -> cal.CalibrationSet:
 def test_default_recipe_file_matches_the_documented_default() -> None:
     recipe = cal.Recipe.load(REPO / "calibration" / "default.toml")
     assert recipe == cal.Recipe() and recipe.records == 512 and recipe.conditions == CONDITIONS
+    assert cal.Recipe.load("default") == recipe                  # the shipped name, from any folder
+    with pytest.raises(RecordError, match="calibration recipe nightly not found.*shipped name: default"):
+        cal.Recipe.load("nightly")
 
 
 def test_same_seed_same_set_other_seed_other_set(small) -> None:

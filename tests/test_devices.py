@@ -47,5 +47,15 @@ def test_bad_profiles_refused(tmp_path: Path, body: str, message: str) -> None:
 
 
 def test_missing_profile_lists_the_known_ones(tmp_path: Path) -> None:
-    with pytest.raises(RecordError, match="not found"):
+    with pytest.raises(RecordError, match="not found.*shipped name: arm-cpu, jetson-agx-orin"):
         DeviceProfile.load(tmp_path / "pi9.toml")
+    with pytest.raises(RecordError, match="device profile pi9 not found"):
+        DeviceProfile.load("pi9")
+
+
+def test_a_shipped_name_works_from_any_folder_and_is_the_repositorys_profile(tmp_path: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)                         # outside a checkout: no devices/ folder here
+    assert DeviceProfile.load("x86-cpu") == DeviceProfile.load(DEVICES / "x86-cpu.toml")
+    (tmp_path / "x86-cpu").mkdir()                      # a folder of that name is not a profile
+    assert DeviceProfile.load("x86-cpu").name == "x86-cpu"

@@ -1,6 +1,7 @@
 """WFDB and PhysioNet/CinC Challenge records (`.hea` + `.dat`/`.mat`, any rate) as `Record`s.
 
-Parsing is the `wfdb` package's job; this module turns its output into the project's record type: leads
+Parsing is `wfdb_format`'s job (plain numpy, no `wfdb` package on a device); this module turns what it reads
+into the project's record type: leads
 reordered by name to PTB-XL order, physical units converted to mV, Challenge header comments (`# Age:`,
 `# Sex:`, `# Dx:`) read, and every way a file can be broken turned into a `RecordError` that says which
 file and what to do.
@@ -17,9 +18,9 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-import wfdb
 
 from edgeecg.data.snomed import map_codes
+from edgeecg.data.wfdb_format import Header, parse_header, read_samples
 from edgeecg.record import LEADS, Record, RecordError, lead_index
 
 _UNIT_TO_MV = {"mv": 1.0, "uv": 1e-3, "µv": 1e-3, "v": 1e3, "nu": 1.0, "": 1.0}
@@ -63,28 +64,27 @@ def read_wfdb(path: str | Path, missing_leads: Literal["error", "nan"] = "error"
     header = stem.with_suffix(".hea")
     if not header.is_file():
         raise RecordError(f"{header}: header file not found; pass the record path with or without .hea")
+    head = parse_header(header)
     try:
-        rec = wfdb.rdrecord(str(stem))
+        samples = read_samples(stem, head)
     except FileNotFoundError as err:
         raise RecordError(f"{stem}: signal file missing ({Path(err.filename or '').name or err}); "
                           f"the .hea names the .dat/.mat it needs next to it") from None
-    except Exception as err:  # wfdb raises bare ValueError/IndexError/struct errors on broken files
-        raise RecordError(f"{stem}: cannot be read as a WFDB record ({type(err).__name__}: {err}); "
-                          "check that the .hea and its signal file belong together and are complete") from None
-    return _to_record(rec, stem, missing_leads)
+    except ValueError as err:  # a file shorter than its own byte offset, a frame cut in half
+        if isinstance(err, RecordError):
+            raise
+        raise RecordError(f"{stem}: cannot be read as a WFDB record ({err}); check that the .hea and its signal "
+                          "file belong together and are complete") from None
+    return _to_record(head, samples, stem, missing_leads)
 
 
-def _to_record(rec: wfdb.Record, stem: Path, missing_leads: str) -> Record:
-    if rec.p_signal is None or rec.fs is None:
-        raise RecordError(f"{stem}: record holds no physical signal")
-    samples = np.asarray(rec.p_signal, dtype=np.float64)
-    if rec.sig_len and samples.shape[0] < rec.sig_len:
-        raise RecordError(f"{stem}: truncated signal file: header says {rec.sig_len} samples, "
-                          f"file holds {samples.shape[0]}; re-download the record")
+def _to_record(head: Header, samples: np.ndarray, stem: Path, missing_leads: str) -> Record:
+    if not head.signals or not samples.size:
+        raise RecordError(f"{stem}: record holds no samples")
     signal = np.full((len(LEADS), samples.shape[0]), np.nan, dtype=np.float32)
     seen: set[int] = set()
     unknown: list[str] = []
-    for ch, (name, unit) in enumerate(zip(rec.sig_name, rec.units or [""] * len(rec.sig_name), strict=True)):
+    for ch, (name, unit) in enumerate((s.name, s.units) for s in head.signals):
         try:
             i = lead_index(name)
         except RecordError:
@@ -102,7 +102,7 @@ def _to_record(rec: wfdb.Record, stem: Path, missing_leads: str) -> Record:
         extra = f"; unrecognised channel names: {', '.join(unknown)}" if unknown else ""
         raise RecordError(f"{stem}: missing leads {', '.join(absent)}{extra}; edgeecg needs the 12 standard "
                           "leads (pass missing_leads='nan' to read them as not observed)")
-    fields = _parse_comments(rec.comments or [])
+    fields = _parse_comments(head.comments)
     codes = tuple(c.strip() for c in fields.get("dx", "").split(",") if c.strip())
     labels, unmapped = map_codes(codes)
     meta = {"source": "wfdb", "path": str(stem)}
@@ -110,7 +110,7 @@ def _to_record(rec: wfdb.Record, stem: Path, missing_leads: str) -> Record:
         meta["unmapped_codes"] = ",".join(unmapped)
     if unknown:
         meta["ignored_channels"] = ",".join(unknown)
-    return Record(signal, float(rec.fs), labels, codes, _age(fields.get("age")), _sex(fields.get("sex")),
+    return Record(signal, head.fs, labels, codes, _age(fields.get("age")), _sex(fields.get("sex")),
                   stem.name, meta)
 
 
