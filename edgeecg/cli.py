@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 from typer.core import TyperGroup
 
-from edgeecg import __version__, cli_deploy, cli_imaging
+from edgeecg import __version__, cli_deploy, cli_imaging, cli_predict
 from edgeecg.extras import MissingExtra, require
 from edgeecg.layouts import LayoutError
 from edgeecg.record import LEADS, RecordError
@@ -96,7 +96,7 @@ def info(record: Annotated[Path, typer.Argument(help="WFDB/Challenge record (.he
 def data_synth(
     out: Annotated[Path, typer.Option(help="Folder for signals.npy, labels.csv, meta.json.")],
     n: Annotated[int, typer.Option(min=1, help="Number of 10 s records.")] = 5000,
-    fs: Annotated[float, typer.Option(help="Sampling rate in Hz.")] = 100.0,
+    out_fs: Annotated[float, typer.Option(min=1.0, help="Sampling rate of the simulated records, Hz.")] = 100.0,
     seed: Annotated[int, typer.Option()] = 0,
     noise: Annotated[float, typer.Option(min=0.0, help="Noise scale; 0 for clean signals.")] = 1.0,
     preview: Annotated[bool, typer.Option(help="Also write preview.png (needs matplotlib).")] = False,
@@ -105,14 +105,15 @@ def data_synth(
     from edgeecg.data.synth import SynthConfig
     from edgeecg.data.synth_store import read_dataset, write_dataset
 
-    write_dataset(out, n, SynthConfig(fs=fs, noise=noise), seed)
+    write_dataset(out, n, SynthConfig(fs=out_fs, noise=noise), seed)
     ds = read_dataset(out)
-    _label_table(ds.labels, ds.label_names, f"{n} records at {fs:g} Hz in {out}")
+    _label_table(ds.labels, ds.label_names, f"{n} records at {out_fs:g} Hz in {out}")
     if preview:
         from edgeecg.data.preview import preview_png
 
         shown = min(n, 2000)
-        path = preview_png(np.asarray(ds.signals[:shown]), ds.labels[:shown], ds.label_names, fs, out / "preview.png")
+        path = preview_png(np.asarray(ds.signals[:shown]), ds.labels[:shown], ds.label_names, out_fs,
+                           out / "preview.png")
         console.print(f"preview: {path}")
 
 
@@ -150,7 +151,8 @@ def data_fetch(
 @data_app.command("ptbxl")
 def data_ptbxl(
     root: Annotated[Path, typer.Argument(help="PTB-XL root (holds ptbxl_database.csv).")],
-    fs: Annotated[int, typer.Option(help="100 or 500 Hz.")] = 100,
+    records: Annotated[int, typer.Option(help="Which of PTB-XL's signals to read: 100 (records100/) or 500 "
+                                              "(records500/), Hz.")] = 100,
     task: Annotated[str, typer.Option(help="subclass (23) or superclass (5).")] = "subclass",
     cache_dir: Annotated[Path | None, typer.Option(help="Where the decoded array goes.")] = None,
 ) -> None:
@@ -159,10 +161,12 @@ def data_ptbxl(
 
     if task not in ("subclass", "superclass"):
         raise typer.BadParameter("task must be subclass or superclass")
-    data = load_ptbxl(root, fs, task, cache_dir)  # type: ignore[arg-type]
+    if records not in (100, 500):
+        raise typer.BadParameter("PTB-XL has records100 and records500", param_hint="--records")
+    data = load_ptbxl(root, records, task, cache_dir)  # type: ignore[arg-type]
     if data.missing_ids:
-        console.print(f"[yellow]{len(data.missing_ids)} records have no files at {fs} Hz and were skipped[/]")
-    console.print(f"{len(data.ecg_ids)} records at {fs} Hz, signals {tuple(data.signals.shape)}; "
+        console.print(f"[yellow]{len(data.missing_ids)} records have no files at {records} Hz and were skipped[/]")
+    console.print(f"{len(data.ecg_ids)} records at {records} Hz, signals {tuple(data.signals.shape)}; "
                   + ", ".join(f"{s}: {len(data.split(s))}" for s in ("train", "val", "test"))
                   + f"; AFIB: {int(data.af.sum())}")
     _label_table(data.labels, data.label_names, f"PTB-XL diagnostic {task}es")
@@ -171,12 +175,13 @@ def data_ptbxl(
 @bench_app.command("synth")
 def bench_synth(
     n: Annotated[int, typer.Option(min=100)] = 5000,
-    fs: Annotated[float, typer.Option()] = 100.0,
+    out_fs: Annotated[float, typer.Option(min=1.0, help="Sampling rate of the simulated records, Hz.")] = 100.0,
     repeats: Annotated[int, typer.Option(min=1)] = 3,
 ) -> None:
     """Simulator throughput on one core (target: >= 1,000 ten-second records per second at 100 Hz)."""
     from edgeecg.data.synth_bench import measure
 
+    fs = out_fs
     speed = measure(n, fs, repeats)
     table = Table(title="simulator throughput, one core")
     for col in ("records", "fs", "runs (s)", "records/s (median)", "target"):
@@ -323,7 +328,7 @@ def demo(
 app.command()(cli_deploy.export)
 app.command()(cli_deploy.calibrate)
 app.command("build-engine")(cli_deploy.build_engine)
-app.command()(cli_deploy.predict)
+app.command()(cli_predict.predict)
 bench_app.command("device")(cli_deploy.bench_device)
 app.command()(cli_imaging.render)
 app.command()(cli_imaging.digitize)

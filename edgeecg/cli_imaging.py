@@ -57,23 +57,34 @@ def digitize(
     image: Annotated[Path, typer.Argument(help="Photo or scan of a printed 12-lead ECG.")],
     layout: Annotated[str, typer.Option(help="auto, or a layout name / .toml file.")] = "auto",
     out: Annotated[Path | None, typer.Option(help="Folder for signals, quality report and overlay.")] = None,
-    formats: Annotated[str, typer.Option("--format", help="Comma list of csv, npz, wfdb.")] = "csv",
-    fs: Annotated[float, typer.Option(help="Output sampling rate (Hz).")] = 500.0,
-    speed: Annotated[float, typer.Option(help="Paper speed in mm/s.")] = 25.0,
-    gain: Annotated[float | None, typer.Option(help="mm/mV; default: read from the calibration pulse.")] = None,
+    formats: Annotated[str, typer.Option("--format", help="Comma list of csv, npz, wfdb, dicom, edf, fhir (the "
+                                                           "last three: DICOM ECG waveform, EDF+, FHIR "
+                                                           "Observation; dicom and edf need the hospital extra)."
+                                         )] = "csv",
+    out_fs: Annotated[float, typer.Option(min=50.0, help="Sampling rate of the signals written, Hz.")] = 500.0,
+    speed: Annotated[float, typer.Option(min=1.0, help="Paper speed, mm/s.")] = 25.0,
+    gain: Annotated[float | None, typer.Option(min=0.1, help="mm/mV; default: read from the calibration pulse."
+                                               )] = None,
+    page: Annotated[int, typer.Option(min=1, help="Page of a PDF.")] = 1,
 ) -> None:
-    """Signals from a photo or scan: CSV/NPZ/WFDB, a quality report and a debug overlay PNG."""
+    """Signals from a photo, scan or PDF page: CSV/NPZ/WFDB/DICOM/EDF+/FHIR, a quality report and an overlay PNG."""
     from edgeecg.imaging.digitize import DigitizeConfig
     from edgeecg.imaging.digitize import digitize as run
-    from edgeecg.imaging.outputs import FORMATS, save
+    from edgeecg.imaging.outputs import FORMATS, provenance, save
     from edgeecg.imaging.page import load_image
+    from edgeecg.measure import measure
 
     wanted = tuple(f.strip() for f in formats.split(",") if f.strip())
     unknown = sorted(set(wanted) - set(FORMATS))
     if unknown:  # before the work, not after it
         raise typer.BadParameter(f"unknown format(s) {', '.join(unknown)}; choose from {', '.join(FORMATS)}",
                                  param_hint="--format")
-    result = run(load_image(image), DigitizeConfig(layout=layout, fs=fs, speed=speed, gain=gain))
+    if {"dicom", "edf"} & set(wanted):
+        from edgeecg.extras import require
+
+        require("hospital", "--format dicom/edf")
+    cfg = DigitizeConfig(layout=layout, fs=out_fs, speed=speed, gain=gain)
+    result = run(load_image(image, page), cfg)
     q = result.quality
     table = Table(title=f"{image.name}: layout {q.layout}, confidence {q.confidence:.2f}")
     for col in ("lead", "traced", "confidence"):
@@ -81,13 +92,18 @@ def digitize(
     for lq in q.leads:
         table.add_row(lq.lead, f"{lq.coverage:.0%}", f"{lq.confidence:.2f}")
     console.print(table)
-    console.print(f"scale {q.px_per_mm_x:.2f} x {q.px_per_mm_y:.2f} px/mm ({'grid' if q.grid_found else 'no grid'}), "
+    console.print(f"scale {q.input_px_per_mm_x:.2f} x {q.input_px_per_mm_y:.2f} px/mm in the image ({q.input_dpi:.0f} "
+                  f"dpi; {'grid' if q.grid_found else 'no grid'}), "
                   f"{q.gain_mm_per_mv:g} mm/mV ({'pulse' if q.pulse_found else 'assumed'}), page "
                   f"{'found' if q.page_found else 'not found'}, rotation {q.rotation_deg:+.2f} deg")
     for note in q.notes:
         console.print(f"[yellow]note:[/] {note}")
+    measured = measure(result.record.signal, result.record.fs)
+    console.print(f"measurements: {measured.summary()}")
     target = out or image.parent / f"{image.stem}-digitized"
-    for path in save(result, target, image.stem, wanted):
+    stem = image.stem if image.suffix.lower() != ".pdf" else f"{image.stem}.p{page}"
+    for path in save(result, target, stem, wanted, source=provenance(result, image.name, cfg),
+                     measurements=measured.as_dict()):
         console.print(f"wrote {path}")
 
 

@@ -122,7 +122,7 @@ def _photos(cfg: DemoConfig, model: Path) -> list[PhotoResult]:
     from edgeecg.imaging.render import render
     from edgeecg.imaging.score import score
     from edgeecg.models import NOTICE
-    from edgeecg.predict import predict_one
+    from edgeecg.prediction import PredictConfig, predict_file
     from edgeecg.runtime import Runtime
 
     folder = cfg.out / "photos"
@@ -142,11 +142,11 @@ def _photos(cfg: DemoConfig, model: Path) -> list[PhotoResult]:
             results.append(PhotoResult(path.name, layout, severity, "", float("nan"), 0.0, list(rec.labels), [],
                                        "", str(err)))
             continue
-        pred = predict_one(runtime, path, 0.5, notice=NOTICE, annotate_dir=folder)
+        pred = predict_file(runtime, path, PredictConfig(), notice=NOTICE,
+                            annotate=folder / f"{path.name}.annotated.png")
         results.append(PhotoResult(path.name, layout, severity, found.quality.layout, snr,
                                    found.quality.confidence, list(rec.labels),
-                                   [f["label"] for f in pred.findings or []], Path(pred.annotated).name,
-                                   pred.error))
+                                   [f.label for f in pred.findings], Path(pred.annotated).name, pred.error))
         _say(f"photo {path.name}: layout {found.quality.layout}, SNR {snr:.1f} dB, findings "
              f"{', '.join(results[-1].findings) or 'none'} (true: {', '.join(rec.labels) or 'none'})")
     return results

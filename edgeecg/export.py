@@ -119,7 +119,7 @@ def export(cfg: ExportConfig, progress=print) -> dict:
     out = cfg.out or Path("export") / Path(cfg.checkpoint).name
     out.mkdir(parents=True, exist_ok=True)
     source_hash = sha256_file(Path(cfg.checkpoint) / WEIGHTS)
-    info = ModelInfo(ck.label_names, ck.tokenizer, "fp32", source_hash)
+    info = model_info(ck, "fp32", source_hash)
     records = parity_records(ck.tokenizer)
     reference = [torch_logits(ck.model, r) for r in records]
     files: dict[str, dict] = {}
@@ -140,7 +140,7 @@ def export(cfg: ExportConfig, progress=print) -> dict:
         cal_id = cal.digest
         int8 = out / MODEL_FILES["int8"]
         nodes = quantize_int8(fp32, int8, cal.batches(32), cfg.target)
-        _set_metadata(int8, ModelInfo(ck.label_names, ck.tokenizer, f"int8-{cfg.target}", source_hash))
+        set_metadata(int8, model_info(ck, f"int8-{cfg.target}", source_hash))
         parity = compare(reference, Runtime(int8, ["CPUExecutionProvider"]), records)
         files["int8"] = {"file": int8.name, "bytes": int8.stat().st_size, "quantized_nodes": len(nodes),
                          "target": cfg.target, "size_vs_fp32": int8.stat().st_size / fp32.stat().st_size,
@@ -151,7 +151,7 @@ def export(cfg: ExportConfig, progress=print) -> dict:
     if cfg.fp16:
         fp16 = out / MODEL_FILES["fp16"]
         convert_fp16(fp32, fp16)
-        _set_metadata(fp16, ModelInfo(ck.label_names, ck.tokenizer, "fp16", source_hash))
+        set_metadata(fp16, model_info(ck, "fp16", source_hash))
         parity = compare(reference, Runtime(fp16, ["CPUExecutionProvider"]), records)
         files["fp16"] = {"file": fp16.name, "bytes": fp16.stat().st_size, "parity_vs_torch": parity}
         progress(f"onnx fp16: {fp16} ({fp16.stat().st_size / 1e6:.2f} MB), finite on masked inputs: "
@@ -166,7 +166,7 @@ def export(cfg: ExportConfig, progress=print) -> dict:
             versions = build_engine(out / files[precision]["file"], engine, precision, ck.tokenizer.max_tokens,
                                     cfg.trt_max_batch)
             engine.with_suffix(".json").write_text(json.dumps(
-                ModelInfo(ck.label_names, ck.tokenizer, f"trt-{precision}", source_hash).to_metadata(), indent=2))
+                model_info(ck, f"trt-{precision}", source_hash).to_metadata(), indent=2))
             files[f"trt-{precision}"] = {"file": engine.name, "bytes": engine.stat().st_size, **versions}
             progress(f"tensorrt {precision}: {engine}")
 
@@ -178,7 +178,16 @@ def export(cfg: ExportConfig, progress=print) -> dict:
     return manifest
 
 
-def _set_metadata(path: Path, info: ModelInfo) -> None:
+def model_info(ck, precision: str, source_hash: str) -> ModelInfo:
+    """What travels in the model file: labels, tokenizer, precision, source hash, and the checkpoint's
+    validation thresholds where it has them (older checkpoints do not)."""
+    given = ck.meta.get("thresholds")
+    thresholds = tuple(float(given[n]) for n in ck.label_names) if given else None
+    return ModelInfo(ck.label_names, ck.tokenizer, precision, source_hash, thresholds,
+                     ck.meta.get("thresholds_from", "") if given else "")
+
+
+def set_metadata(path: Path, info: ModelInfo) -> None:
     proto = onnx.load(str(path))
     del proto.metadata_props[:]
     for key, value in info.to_metadata().items():

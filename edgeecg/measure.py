@@ -87,6 +87,13 @@ class Measurements:
                 v["available"] = v["value"] is not None
         return out
 
+    @classmethod
+    def from_dict(cls, d: dict) -> Measurements:
+        """Back from `as_dict` (a result's JSON)."""
+        values = {k: Value(v["value"], v["unit"], v.get("reason", "")) for k, v in d.items() if isinstance(v, dict)}
+        return cls(**values, rhythm=d["rhythm"], beats_s=list(d.get("beats_s", [])),
+                   template_leads=list(d.get("template_leads", [])))
+
     def summary(self) -> str:
         """One line for a terminal, a CSV cell or an image caption."""
         hr = self.heart_rate.text()
@@ -242,13 +249,16 @@ def _templates(sig: np.ndarray, beats: np.ndarray, pre: int, post: int
 
 
 def _p_repeats(beats_of: dict[int, np.ndarray], tpl: dict[int, np.ndarray], a: int, b: int) -> bool | None:
-    """Whether the P wave [a, b) recurs beat after beat in the lead where it is largest (None: too few beats to
-    tell). Fibrillatory waves give a median beat a hump of their own that no single beat repeats."""
-    lead = max(tpl, key=lambda k: float(np.ptp(tpl[k][a:b])))
-    if len(beats_of[lead]) < 2:
-        return None
-    r = [np.corrcoef(w[a:b], tpl[lead][a:b])[0, 1] for w in beats_of[lead]]
-    return float(np.median(np.nan_to_num(r))) >= 0.5
+    """Whether the P wave [a, b) recurs beat after beat, over the leads that show it (0.02 mV or more) in two
+    beats or more (None: too few to tell). Fibrillatory waves give a median beat a hump that no beat repeats."""
+    votes = []
+    for lead, beats in beats_of.items():
+        if len(beats) >= 2 and float(np.ptp(tpl[lead][a:b])) >= 0.02:
+            # each beat against the median of the others: a median of two or three beats resembles any of them
+            r = [np.corrcoef(w[a:b], np.median(np.delete(beats, k, axis=0), axis=0)[a:b])[0, 1]
+                 for k, w in enumerate(beats)]
+            votes.append(float(np.median(np.nan_to_num(r))))
+    return None if not votes else float(np.median(votes)) >= 0.3
 
 
 def _cross(x: np.ndarray, start: int, step: int, level: float, stop: int, hold: int = 1) -> int | None:
@@ -318,7 +328,7 @@ def _delineate(tpl: dict[int, np.ndarray], pre: int, rr: int, cfg: MeasureConfig
         p_peak = p_from + int(np.argmax(rms[p_from:p_to]))
         height = rms[p_peak]
         if height >= max(cfg.min_p_mv, 0.02 * qrs_height):
-            p_floor = float(np.percentile(rms[:on], 10))
+            p_floor = float(rms[max(0, p_peak - int(0.15 * FS)):p_peak + 1].min())   # the level just before it
             start = _cross(rms, p_peak, -1, p_floor + cfg.p_share * (height - p_floor), -1, hold)
             if start is not None:
                 out.p_on, out.p_reason = (start - pre) / FS, ""

@@ -10,9 +10,11 @@ Imports: numpy, onnxruntime, and tensorrt + cuda-python only for `.engine` files
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -35,11 +37,17 @@ class ModelInfo:
     tokenizer: TokenizerConfig
     precision: str
     source_sha256: str
+    thresholds: tuple[float, ...] | None = None      # per class, chosen on validation (None: the model has none)
+    thresholds_from: str = ""
 
     def to_metadata(self) -> dict[str, str]:
-        return {"edgeecg.labels": json.dumps(list(self.label_names)),
+        meta = {"edgeecg.labels": json.dumps(list(self.label_names)),
                 "edgeecg.tokenizer": json.dumps(self.tokenizer.to_dict()),
                 "edgeecg.precision": self.precision, "edgeecg.source_sha256": self.source_sha256}
+        if self.thresholds is not None:
+            meta["edgeecg.thresholds"] = json.dumps(list(self.thresholds))
+            meta["edgeecg.thresholds_from"] = self.thresholds_from
+        return meta
 
     @classmethod
     def from_metadata(cls, meta: dict[str, str], where: Path) -> ModelInfo:
@@ -48,7 +56,12 @@ class ModelInfo:
             tok = TokenizerConfig(**json.loads(meta["edgeecg.tokenizer"]))
         except KeyError as err:
             raise RecordError(f"{where}: no edgeecg metadata ({err}); export the model with `edgeecg export`") from None
-        return cls(labels, tok, meta.get("edgeecg.precision", "unknown"), meta.get("edgeecg.source_sha256", ""))
+        thresholds = tuple(float(t) for t in json.loads(meta["edgeecg.thresholds"])) \
+            if "edgeecg.thresholds" in meta else None
+        if thresholds is not None and len(thresholds) != len(labels):
+            raise RecordError(f"{where}: {len(thresholds)} thresholds for {len(labels)} labels; re-export the model")
+        return cls(labels, tok, meta.get("edgeecg.precision", "unknown"), meta.get("edgeecg.source_sha256", ""),
+                   thresholds, meta.get("edgeecg.thresholds_from", ""))
 
 
 def _varint(buf: bytes, i: int) -> tuple[int, int]:
@@ -203,6 +216,24 @@ class Runtime:
     @property
     def label_names(self) -> tuple[str, ...]:
         return self.info.label_names
+
+    @property
+    def name(self) -> str:
+        """The model's name: its export folder (`synth-edge`), not a path that differs from machine to machine."""
+        return self.path.resolve().parent.name
+
+    @cached_property
+    def sha256(self) -> str:
+        """SHA-256 of the model file, so a result names exactly what made it."""
+        h = hashlib.sha256()
+        with self.path.open("rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+        return h.hexdigest()
+
+    def scores(self, signal: np.ndarray, fs: float) -> dict[str, float]:
+        """{label: probability} for one record: `predict` with the label names attached."""
+        return {n: float(p) for n, p in zip(self.label_names, self.predict(signal, fs), strict=True)}
 
     def logits(self, tokens: PaddedTokens) -> np.ndarray:
         """float32 [B, C] from padded tokens."""

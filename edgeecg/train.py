@@ -29,7 +29,7 @@ from edgeecg.batches import masked, model_inputs
 from edgeecg.checkpoint import META, load_checkpoint, load_optimizer_state, save_checkpoint
 from edgeecg.data.sources import DataSplits, load_source
 from edgeecg.layouts import MaskMix
-from edgeecg.metrics import macro_auroc
+from edgeecg.metrics import best_thresholds, macro_auroc
 from edgeecg.model import Baseline1D, BaselineConfig, PatchECG, PatchECGConfig, count_parameters
 from edgeecg.tokens import TokenizerConfig, token_counts
 
@@ -255,7 +255,9 @@ def train(cfg: TrainConfig, tok: TokenizerConfig | None = None, splits: DataSpli
                     "train_seconds": time.perf_counter() - t0}
             if rank == 0:
                 if improved:
-                    save_checkpoint(out, core, cfg.model, splits.label_names, tok, meta)
+                    save_checkpoint(out, core, cfg.model, splits.label_names, tok,
+                                    {**meta, **validation_thresholds(splits.val.labels, val["prob"],
+                                                                     splits.label_names)})
                 save_checkpoint(out / "last", core, cfg.model, splits.label_names, tok, meta, opt)
                 progress.console.print(f"epoch {epoch + 1}: loss {np.mean(losses):.4f}, val loss {val['loss']:.4f}, "
                                        f"val macro AUROC {val['macro_auroc']:.4f}" + (" (best)" if improved else ""))
@@ -275,7 +277,16 @@ def validate(model: nn.Module, kind: str, signals: np.ndarray, labels: np.ndarra
     loss = float(F.binary_cross_entropy(torch.from_numpy(prob).double().clamp(1e-7, 1 - 1e-7),
                                         torch.from_numpy(labels).double()))
     auroc = macro_auroc(labels, prob)
-    return {"macro_auroc": auroc, "loss": loss, "score": auroc if math.isfinite(auroc) else -loss}
+    return {"macro_auroc": auroc, "loss": loss, "score": auroc if math.isfinite(auroc) else -loss, "prob": prob}
+
+
+THRESHOLDS_FROM = "validation set under the training mask mix, F1-optimal per class"
+
+
+def validation_thresholds(labels: np.ndarray, prob: np.ndarray, names: tuple[str, ...]) -> dict:
+    """Checkpoint metadata: the per-class decision thresholds that `predict` uses where none is given."""
+    return {"thresholds": dict(zip(names, best_thresholds(labels, prob).round(4).tolist(), strict=True)),
+            "thresholds_from": THRESHOLDS_FROM}
 
 
 def _distill_rows(n: int, share: float, rng: np.random.Generator) -> np.ndarray:

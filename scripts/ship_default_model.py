@@ -6,6 +6,11 @@ regression gate (`tests/test_regression.py`) checks it, so the gate holds the ne
     edgeecg train --out runs/synth-patchecg
     edgeecg export runs/synth-patchecg --int8
     python scripts/ship_default_model.py runs/synth-patchecg export/synth-patchecg
+
+A checkpoint trained before `edgeecg train` chose per-class thresholds on its validation set has none; the
+script then chooses them the way training does now, on the training run's own validation records and masks,
+and writes them into the shipped checkpoint and both ONNX files (`--thresholds-only` does just that for the
+model already shipped).
 """
 
 from __future__ import annotations
@@ -16,9 +21,9 @@ import shutil
 from pathlib import Path
 
 from edgeecg import bench
-from edgeecg.checkpoint import META, WEIGHTS
+from edgeecg.checkpoint import META, WEIGHTS, load_checkpoint
 from edgeecg.models import DEFAULT
-from edgeecg.runtime import MODEL_FILES
+from edgeecg.runtime import MODEL_FILES, Runtime
 
 ROOT = Path(__file__).resolve().parents[1]
 GATED_LAYOUTS = ("12x1", "3x4", "3x4+II", "2x6", "blackout")
@@ -47,17 +52,56 @@ def measure_expected() -> dict:
                              f"seed {SEED}"}
 
 
+def add_thresholds() -> dict:
+    """Validation thresholds for the shipped checkpoint (if it lacks them), into checkpoint.json and the ONNX
+    metadata; the weights, and so every figure the gate checks, stay as they are."""
+    from dataclasses import replace
+
+    from edgeecg.data.sources import load_source
+    from edgeecg.export import set_metadata
+    from edgeecg.layouts import MaskMix
+    from edgeecg.train import TrainConfig, predict, validation_signals, validation_thresholds
+
+    meta = json.loads((DEFAULT / META).read_text())
+    if "thresholds" not in meta:
+        raw = dict(meta["train_config"])
+        cfg = TrainConfig(**{**raw, "mask_mix": MaskMix(**raw["mask_mix"])})
+        ck = load_checkpoint(DEFAULT)
+        splits = load_source(cfg.data, ck.tokenizer, cfg.seed, cfg.n_train, cfg.n_eval, cfg.task)
+        prob = predict(ck.model, ck.kind, validation_signals(splits, cfg), splits.fs, ck.tokenizer)
+        meta.update(validation_thresholds(splits.val.labels, prob, ck.label_names))
+        (DEFAULT / META).write_text(json.dumps(meta, indent=2) + "\n")
+    thresholds = tuple(meta["thresholds"][n] for n in meta["label_names"])
+    manifest = json.loads((DEFAULT / "export.json").read_text())
+    for precision in ("fp32", "int8"):
+        path = DEFAULT / MODEL_FILES[precision]
+        info = Runtime(path).info
+        set_metadata(path, replace(info, thresholds=thresholds, thresholds_from=meta["thresholds_from"]))
+        manifest["files"][precision]["bytes"] = path.stat().st_size
+    (DEFAULT / "export.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    return meta["thresholds"]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("checkpoint", type=Path, help="training output folder (model.safetensors + checkpoint.json)")
-    ap.add_argument("export", type=Path, help="`edgeecg export --int8` output folder for that checkpoint")
+    ap.add_argument("checkpoint", type=Path, nargs="?", help="training output folder (model.safetensors + "
+                                                             "checkpoint.json)")
+    ap.add_argument("export", type=Path, nargs="?", help="`edgeecg export --int8` output folder for that checkpoint")
+    ap.add_argument("--thresholds-only", action="store_true", help="only add validation thresholds to the model "
+                                                                   "already shipped")
     args = ap.parse_args()
+    if args.thresholds_only:
+        print(f"validation thresholds of {DEFAULT}: {add_thresholds()}")
+        return
+    if args.checkpoint is None or args.export is None:
+        raise SystemExit("error: give the checkpoint and export folders, or --thresholds-only")
     for folder, needed in ((args.checkpoint, (WEIGHTS, META)),
                            (args.export, (MODEL_FILES["fp32"], MODEL_FILES["int8"], "export.json"))):
         missing = [n for n in needed if not (folder / n).is_file()]
         if missing:
             raise SystemExit(f"error: {folder} lacks {', '.join(missing)}; see the usage at the top of this script")
     copy_model(args.checkpoint, args.export)
+    add_thresholds()
     expected = measure_expected()
     (DEFAULT / "expected.json").write_text(json.dumps(expected, indent=2) + "\n")
     print(f"shipped {args.checkpoint} into {DEFAULT}; expected FP32 AUROC {expected['fp32_auroc']}")

@@ -121,7 +121,7 @@ def _load_wfdb(folder: Path, tok: TokenizerConfig, min_count: int = 2) -> DataSp
 def sample_records(source: str, n: int, seed: int = 0) -> list[Record]:
     """Up to `n` whole records from `synth` (100 Hz), `ptbxl:DIR`, `wfdb:DIR` or one .hea/.csv file: what the
     renderer prints and the digitizer bench reads back (training uses `load_source`, which tokenizes)."""
-    from edgeecg.predict import load_input
+    from edgeecg.prediction import load_record
 
     if source == "synth":
         from edgeecg.data.synth import SynthConfig, simulate
@@ -137,4 +137,4 @@ def sample_records(source: str, n: int, seed: int = 0) -> list[Record]:
         from edgeecg.data.wfdb_io import find_records, read_wfdb
 
         return [read_wfdb(p) for p in find_records(path)[:n]]
-    return [load_input(Path(source))]
+    return [load_record(Path(source))]

@@ -91,7 +91,7 @@ class Quality:
     layout_margin: float
     page_found: bool
     rotation_deg: float
-    px_per_mm_x: float
+    px_per_mm_x: float           # in the flattened working page the traces were read in
     px_per_mm_y: float
     grid_found: bool
     gain_mm_per_mv: float
@@ -100,9 +100,15 @@ class Quality:
     rows: int
     leads: list[LeadQuality] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    input_px_per_mm_x: float = 0.0   # in the image as given (a photo's perspective makes it a mean over the page)
+    input_px_per_mm_y: float = 0.0
+
+    @property
+    def input_dpi(self) -> float:
+        return 25.4 * (self.input_px_per_mm_x + self.input_px_per_mm_y) / 2
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        return {**asdict(self), "input_dpi": round(self.input_dpi, 1)}
 
 
 @dataclass
@@ -707,6 +713,7 @@ def _read(page: Page, ink: np.ndarray, grid_img: np.ndarray, sharp: float, cfg: 
         confidence=round(coverage * image_conf, 3), layout=layout.name, layout_detected=cfg.layout == "auto",
         layout_margin=round(margin, 2), page_found=page.found_page, rotation_deg=round(angle, 2),
         px_per_mm_x=round(ppm_x, 3), px_per_mm_y=round(ppm_y, 3), grid_found=grid_found, gain_mm_per_mv=gain,
-        pulse_found=bool(pulses), sharpness=round(sharp, 3), rows=len(rows), leads=leads, notes=notes)
+        pulse_found=bool(pulses), sharpness=round(sharp, 3), rows=len(rows), leads=leads, notes=notes,
+        input_px_per_mm_x=round(ppm_x * page.input_px[0], 3), input_px_per_mm_y=round(ppm_y * page.input_px[1], 3))
     record = Record(signal, cfg.fs, record_id="", meta={"source": "digitized", "layout": layout.name})
     return Digitized(record, quality, page.rgb, rows, placed, rotation, remaps)

@@ -31,15 +31,17 @@ class Page:
 
     rgb: np.ndarray
     found_page: bool
+    input_px: tuple[float, float] = (1.0, 1.0)   # input image pixels per working pixel, x and y (mean over the page)
 
 
-def load_image(path: str | Path) -> np.ndarray:
-    """An RGB uint8 image from a file; refuses formats and files that are not images, with the reason."""
+def load_image(path: str | Path, page: int = 1) -> np.ndarray:
+    """An RGB uint8 image from a file (`page` of a PDF, 1-based); refuses formats and files that are not images,
+    with the reason."""
     path = Path(path)
     if not path.is_file():
         raise DigitizeError(f"{path}: no such file")
     if path.suffix.lower() == ".pdf":
-        return _pdf_page(path)
+        return _pdf_page(path, page)
     if path.suffix.lower() not in IMAGE_SUFFIXES:
         raise DigitizeError(f"{path}: not an image file ({path.suffix or 'no suffix'}); give a "
                             f"{', '.join(IMAGE_SUFFIXES)} photo or scan")
@@ -50,8 +52,7 @@ def load_image(path: str | Path) -> np.ndarray:
     return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
 
 
-def _pdf_page(path: Path, dpi: float = 200.0) -> np.ndarray:
-    """The first page of a PDF as RGB at `dpi` (ECG machines export PDF; pypdfium2, the `pdf` extra)."""
+def _pdf(path: Path):
     try:
         import pypdfium2
     except ImportError:
@@ -64,7 +65,20 @@ def _pdf_page(path: Path, dpi: float = 200.0) -> np.ndarray:
         raise DigitizeError(f"{path}: not a readable PDF ({err})") from None
     if len(doc) == 0:
         raise DigitizeError(f"{path}: the PDF has no pages")
-    page = doc[0].render(scale=dpi / 72.0).to_numpy()
+    return doc
+
+
+def pdf_pages(path: str | Path) -> int:
+    """How many pages a PDF has (ECG machines and archives put one record per page)."""
+    return len(_pdf(Path(path)))
+
+
+def _pdf_page(path: Path, number: int, dpi: float = 200.0) -> np.ndarray:
+    """Page `number` (1-based) of a PDF as RGB at `dpi` (pypdfium2, the `pdf` extra)."""
+    doc = _pdf(path)
+    if not 1 <= number <= len(doc):
+        raise DigitizeError(f"{path}: has {len(doc)} page(s), not a page {number}")
+    page = doc[number - 1].render(scale=dpi / 72.0).to_numpy()
     return np.ascontiguousarray(page[..., :3][..., ::-1] if page.shape[2] >= 3 else np.repeat(page, 3, axis=2))
 
 
@@ -359,7 +373,8 @@ def rectify(rgb: np.ndarray, corners: np.ndarray | None) -> Page:
         h, w = rgb.shape[:2]
         if w > WORK_WIDTH:
             f = WORK_WIDTH / w
-            return Page(cv2.resize(rgb, (WORK_WIDTH, int(round(h * f))), interpolation=cv2.INTER_AREA), False)
+            out = cv2.resize(rgb, (WORK_WIDTH, int(round(h * f))), interpolation=cv2.INTER_AREA)
+            return Page(out, False, (w / out.shape[1], h / out.shape[0]))
         return Page(rgb, False)
     tl, tr, br, bl = corners
     width = max(np.linalg.norm(tr - tl), np.linalg.norm(br - bl))
@@ -371,7 +386,9 @@ def rectify(rgb: np.ndarray, corners: np.ndarray | None) -> Page:
     # through RGBA: OpenCV's 4-channel warp is vectorised, and twice as fast as the 3-channel one
     flat = cv2.warpPerspective(cv2.cvtColor(rgb, cv2.COLOR_RGB2RGBA), hom, (out_w, out_h), flags=cv2.INTER_LINEAR,
                                borderMode=cv2.BORDER_REPLICATE)
-    return Page(cv2.cvtColor(flat, cv2.COLOR_RGBA2RGB), True)
+    across = (np.linalg.norm(tr - tl) + np.linalg.norm(br - bl)) / 2 / out_w
+    down = (np.linalg.norm(bl - tl) + np.linalg.norm(br - tr)) / 2 / out_h
+    return Page(cv2.cvtColor(flat, cv2.COLOR_RGBA2RGB), True, (float(across), float(down)))
 
 
 def darkness(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

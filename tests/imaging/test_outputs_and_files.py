@@ -18,7 +18,7 @@ def test_every_format_round_trips(ecgs, tmp_path):
     from edgeecg.data.csv_io import read_csv
 
     result = digitize(render(ecgs[0], "3x4+II").image, DigitizeConfig(fs=100.0))
-    paths = save(result, tmp_path, "page")
+    paths = save(result, tmp_path, "page", ("csv", "npz", "wfdb"))
     assert {p.name for p in paths} == {"page.csv", "page.npz", "page.hea", "page.quality.json", "page.overlay.png"}
     from_csv = read_csv(tmp_path / "page.csv")
     assert np.allclose(from_csv.signal, result.record.signal, atol=1e-4, equal_nan=True)
@@ -27,6 +27,7 @@ def test_every_format_round_trips(ecgs, tmp_path):
     assert json.loads(str(npz["quality"]))["layout"] == "3x4+II"
     w = wfdb.rdrecord(str(tmp_path / "page"))
     assert np.allclose(w.p_signal.T, result.record.signal, atol=2e-3, equal_nan=True)
+    assert "layout: 3x4+II" in w.comments and any(c.startswith("lead confidence: I=") for c in w.comments)
     assert load_image(tmp_path / "page.overlay.png").shape[2] == 3
 
 
@@ -118,3 +119,24 @@ def test_cli_refuses_an_unknown_format_before_digitizing(tmp_path):
     done = CliRunner().invoke(app, ["digitize", str(REAL / "ecg00001.png"), "--format", "xlsx",
                                     "--out", str(tmp_path / "out")])
     assert done.exit_code == 2 and "xlsx" in done.output and not (tmp_path / "out").exists()
+
+
+def test_the_report_gives_the_scale_of_the_image_as_given_not_of_the_working_page(ecgs):
+    from edgeecg.imaging.render import RenderConfig
+
+    shot = render(ecgs[0], "3x4+II", RenderConfig(dpi=300))
+    q = digitize(shot.image).quality
+    assert q.px_per_mm_x < 9.0                                        # read on a page brought down to 2400 px
+    assert q.input_px_per_mm_x == pytest.approx(shot.truth.px_per_mm, rel=0.01)
+    assert q.as_dict()["input_dpi"] == pytest.approx(300, rel=0.01)
+
+
+def test_the_overlay_caption_sits_above_the_page_not_on_its_traces(ecgs):
+    from edgeecg.imaging.outputs import overlay
+
+    result = digitize(render(ecgs[0], "3x4+II").image)
+    img = overlay(result, ["findings: " + "a long line of findings " * 12])
+    page = result.page
+    band = img.shape[0] - page.shape[0]
+    assert band > 60 and img.shape[1] == page.shape[1]
+    assert (img[band:] != page).any(axis=2).mean() < 0.05             # only the traced paths and boxes drawn on it
