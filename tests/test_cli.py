@@ -83,3 +83,19 @@ def test_train_refuses_a_bad_mask_mix(tmp_path, mix: str, message: str):
     result = runner.invoke(app, ["train", "--mask-mix", mix, "--out", str(tmp_path / "run")])
     text = " ".join(result.output.split())
     assert result.exit_code == 2 and message in text and not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("command", [["train"], ["export", "runs/x"], ["evaluate", "runs/x"], ["model-info"],
+                                     ["demo", "--quick"]])
+def test_torch_commands_refuse_in_one_line_where_torch_is_missing(command):
+    code = ("import sys; sys.modules['torch'] = None; from edgeecg.cli import main; "
+            f"sys.argv = ['edgeecg', *{command!r}]; main()")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "Traceback" not in done.stderr + done.stdout
+    lines = done.stdout.strip().splitlines()
+    assert len(lines) == 1 and 'pip install "edgeecg[train]"' in lines[0] and "download.pytorch.org/whl/cpu" in lines[0]
+
+
+def test_version_and_short_help():
+    assert _run("--version").stdout.strip().startswith("edgeecg ")
+    assert "Usage" in _run("-h").stdout and "Usage" in _run("predict", "-h").stdout

@@ -172,3 +172,22 @@ def test_real_fp16_engine_matches_onnx(tiny_export: Path, tmp_path: Path) -> Non
     a = Runtime(engine).predict_batch(sig, 100)
     b = Runtime(tiny_export / "export" / "model.onnx").predict_batch(sig, 100)
     np.testing.assert_allclose(a, b, atol=5e-3)
+
+
+def test_validation_thresholds_travel_into_the_model_file(tmp_path: Path) -> None:
+    import torch
+
+    from edgeecg.checkpoint import save_checkpoint
+    from edgeecg.data.synth_conditions import SYNTH_LABELS
+    from edgeecg.model import PatchECG, PatchECGConfig
+    from edgeecg.runtime import Runtime
+    from edgeecg.tokens import TokenizerConfig
+
+    torch.manual_seed(0)
+    model = PatchECG(PatchECGConfig(n_labels=len(SYNTH_LABELS), dim=16, depth=1, heads=2)).eval()
+    chosen = {name: round(0.1 + 0.05 * k, 2) for k, name in enumerate(SYNTH_LABELS)}
+    save_checkpoint(tmp_path / "ckpt", model, "patchecg", SYNTH_LABELS, TokenizerConfig(),
+                    {"data": {"spec": "synth"}, "thresholds": chosen, "thresholds_from": "validation, test"})
+    export(ExportConfig(tmp_path / "ckpt", tmp_path / "out"), progress=lambda *_: None)
+    info = Runtime(tmp_path / "out" / "model.onnx").info
+    assert info.thresholds == tuple(chosen.values()) and info.thresholds_from == "validation, test"

@@ -89,3 +89,28 @@ def test_refusals(tiny_export: Path, tmp_path: Path) -> None:
         rt.predict_batch(empty, 100)
     with pytest.raises(ValueError, match="too little signal"):
         rt.predict(empty[0], 100)
+
+
+def test_onnx_metadata_is_read_without_the_onnx_package(tiny_export: Path, tmp_path: Path) -> None:
+    from edgeecg.runtime import onnx_metadata
+
+    for name in ("model.onnx", "model.int8.onnx", "model.fp16.onnx"):
+        path = tiny_export / "export" / name
+        assert onnx_metadata(path) == {p.key: p.value for p in onnx.load(str(path)).metadata_props}
+    (tmp_path / "junk.onnx").write_bytes(b"\xff\xff\xff\xff\xff not a model")
+    with pytest.raises(RecordError, match="not an ONNX model file"):
+        onnx_metadata(tmp_path / "junk.onnx")
+
+
+def test_a_model_names_itself_and_scores_with_label_names() -> None:
+    import hashlib
+
+    from edgeecg.models import default_model
+
+    rt = Runtime(default_model("int8"))
+    assert rt.name == "synth-edge" and rt.sha256 == hashlib.sha256(default_model("int8").read_bytes()).hexdigest()
+    assert rt.info.thresholds is not None and len(rt.info.thresholds) == len(rt.label_names)
+    signal = np.random.default_rng(0).normal(0, 0.1, (12, 1000)).astype(np.float32)
+    scores = rt.scores(signal, 100.0)
+    assert list(scores) == list(rt.label_names)
+    np.testing.assert_allclose(list(scores.values()), rt.predict(signal, 100.0))

@@ -39,6 +39,8 @@ def test_tiny_run_writes_a_complete_checkpoint(tmp_path: Path, synth_splits, mod
     assert meta["data"]["digest"] == synth_splits.digest and "simulator" in meta["data"]["description"]
     assert 0.0 <= meta["val_macro_auroc"] <= 1.0 and meta["train_config"]["mask_mix"]["p_layout"] > 0
     assert result.epochs_run == 2 and (result.out / "last" / "optimizer.safetensors").is_file()
+    assert list(meta["thresholds"]) == list(synth_splits.label_names)        # chosen on the validation set
+    assert all(0.02 <= t <= 0.98 for t in meta["thresholds"].values()) and "validation" in meta["thresholds_from"]
     load_checkpoint(result.out)
 
 
