@@ -191,6 +191,39 @@ def bench_synth(
     console.print(table)
 
 
+@bench_app.command("measure")
+def bench_measure(
+    data: Annotated[list[str] | None, typer.Option(help="Real records to check the heart rate on: ptbxl:DIR, "
+                                                        "wfdb:DIR (repeatable).")] = None,
+    n: Annotated[int, typer.Option(min=10, help="Simulated records per rate; real records per source.")] = 200,
+    photos: Annotated[int, typer.Option(min=0, help="Simulated records printed and photographed.")] = 48,
+    seed: Annotated[int, typer.Option(help="Simulator seed; 0 and 1 are the ones the shares were chosen on.")] = 100,
+    out: Annotated[Path, typer.Option(help="Folder for bench-measure.json.")] = Path("runs/bench-measure"),
+) -> None:
+    """Heart rate, rhythm and PR/QRS/QT against the simulator's fiducials (records and photos) and real records."""
+    from rich.progress import track
+
+    from edgeecg import measure_bench as mb
+
+    steps = [lambda: mb.simulator(n, seed)] + ([lambda: mb.photos(photos, seed + 1)] if photos else [])
+    steps += [lambda spec=spec: mb.real(spec, n) for spec in data or []]
+    rows = [row for step in track(steps, description="measuring", console=console) for row in step()]
+    table = Table(title="measurements against each section's truth (nk2: neurokit2's R peaks on lead II)")
+    for col in ("section", "condition", "n", "HR given", "HR MAE", "HR in 5 %",
+                *(f"{k.upper()} ms" for k in mb.INTERVALS)):
+        table.add_column(col, justify="left" if col in ("section", "condition") else "right")
+    for r in rows:
+        table.add_row(r.section, r.condition, str(r.records), f"{r.hr_available:.0%}", f"{r.hr_mae_bpm:.1f}",
+                      f"{r.hr_within_5pct:.0%}", *(f"{r.errors_ms[k]:.0f} ({r.available[k]:.0%})"
+                                                   if r.available.get(k) else "-" for k in mb.INTERVALS))
+    console.print(table)
+    console.print("HR MAE in bpm; intervals: median |error| (share measured where the truth has one)")
+    for r in rows:
+        if r.notes:
+            console.print(f"{r.section} {r.condition}: {r.notes}", soft_wrap=True)
+    console.print(f"wrote {mb.write(rows, out)}")
+
+
 @app.command()
 def train(
     data: Annotated[str, typer.Option(help="synth | synth:DIR | ptbxl:DIR | wfdb:DIR")] = "synth",

@@ -7,8 +7,8 @@ measurements are:
 
 1. beats: each shown lead is band-passed (5-25 Hz), its slope energy normalised per lead, and the energies of
    the leads shown at each instant averaged into one QRS detection curve over the whole 10 s (a 3x4 print hands
-   over from I-III to aVR-aVF at 2.5 s and the curve goes on); peaks at least 200 ms apart, above a quarter of
-   the typical beat, with a search back where an interval is over 1.6 times the median;
+   over from I-III to aVR-aVF at 2.5 s and the curve goes on); peaks at least 200 ms apart, 30 % of the way
+   from the curve's noise floor to the typical beat, with a search back where an interval is over 1.6 times the median;
 2. rate and rhythm: RR intervals only between beats with signal shown all the way between them; heart rate
    from their mean, irregularity as their coefficient of variation and RMSSD;
 3. intervals: a median beat per lead from the beats whose whole window that lead shows, outlying (ectopic)
@@ -38,8 +38,8 @@ class MeasureConfig:
 
     min_run_s: float = 1.0                  # shorter shown stretches do not take part in beat detection
     refractory_s: float = 0.2
-    peak_share: float = 0.25                # of the typical beat's detection peak
-    search_back_share: float = 0.12
+    peak_share: float = 0.3                 # of the typical beat's detection peak over the noise floor
+    search_back_share: float = 0.1
     min_rr_for_rate: int = 2                # RR intervals (3 beats)
     min_rr_for_rhythm: int = 5
     irregular_cv: float = 0.12              # RR coefficient of variation above which the rhythm is irregular
@@ -199,13 +199,14 @@ def detect_beats(curve: np.ndarray, cfg: MeasureConfig) -> np.ndarray:
     # the typical beat: the median of the k highest peaks, k the fewest beats the shown time can hold (30 bpm);
     # the greedy pick also keeps noise peaks 200 ms apart, so a percentile of all of them is noise at low rates
     typical = _typical_peak(curve, cfg, max(1, int(np.isfinite(curve).sum() / FS / 2.5)))
-    peaks = peaks[curve[peaks] >= cfg.peak_share * typical]
+    floor = float(np.nanmedian(curve))        # the noise between beats: a noisy record's curve never rests at 0
+    peaks = peaks[curve[peaks] >= floor + cfg.peak_share * (typical - floor)]
     if len(peaks) >= 3:       # search back in long intervals for a beat below the first bar
         rr = np.diff(peaks)
         extra = []
         for a, b in zip(peaks[:-1][rr > 1.6 * np.median(rr)], peaks[1:][rr > 1.6 * np.median(rr)], strict=True):
             inside = cands[(cands > a + gap) & (cands < b - gap)]
-            inside = inside[curve[inside] >= cfg.search_back_share * typical]
+            inside = inside[curve[inside] >= floor + cfg.search_back_share * (typical - floor)]
             if len(inside):
                 extra.append(int(inside[np.argmax(curve[inside])]))
         peaks = np.sort(np.r_[peaks, extra]).astype(int)
@@ -240,7 +241,7 @@ def _templates(sig: np.ndarray, beats: np.ndarray, pre: int, post: int
         stack -= np.median(stack[:, : int(0.05 * FS)], axis=1, keepdims=True)
         median = np.median(stack, axis=0)
         if len(stack) >= 3:
-            r = [np.corrcoef(w[qrs], median[qrs])[0, 1] for w in stack]
+            r = [_corr(w[qrs], median[qrs]) for w in stack]
             dominant = stack[np.nan_to_num(r) >= 0.8]
             if len(dominant):
                 stack, median = dominant, np.median(dominant, axis=0)
@@ -255,10 +256,16 @@ def _p_repeats(beats_of: dict[int, np.ndarray], tpl: dict[int, np.ndarray], a: i
     for lead, beats in beats_of.items():
         if len(beats) >= 2 and float(np.ptp(tpl[lead][a:b])) >= 0.02:
             # each beat against the median of the others: a median of two or three beats resembles any of them
-            r = [np.corrcoef(w[a:b], np.median(np.delete(beats, k, axis=0), axis=0)[a:b])[0, 1]
-                 for k, w in enumerate(beats)]
+            r = [_corr(w[a:b], np.median(np.delete(beats, k, axis=0), axis=0)[a:b]) for k, w in enumerate(beats)]
             votes.append(float(np.median(np.nan_to_num(r))))
     return None if not votes else float(np.median(votes)) >= 0.3
+
+
+def _corr(a: np.ndarray, b: np.ndarray) -> float:
+    """Pearson r, 0 where either side is flat (a lead at rest, a window of padding)."""
+    if np.ptp(a) == 0 or np.ptp(b) == 0:
+        return 0.0
+    return float(np.corrcoef(a, b)[0, 1])
 
 
 def _cross(x: np.ndarray, start: int, step: int, level: float, stop: int, hold: int = 1) -> int | None:
