@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 from typer.core import TyperGroup
 
-from edgeecg import __version__, cli_deploy, cli_imaging, cli_predict
+from edgeecg import __version__, cli_deploy, cli_imaging, cli_predict, cli_serve
 from edgeecg.extras import MissingExtra, require
 from edgeecg.layouts import LayoutError
 from edgeecg.record import LEADS, RecordError
@@ -362,6 +362,7 @@ app.command()(cli_deploy.export)
 app.command()(cli_deploy.calibrate)
 app.command("build-engine")(cli_deploy.build_engine)
 app.command()(cli_predict.predict)
+app.command()(cli_serve.serve)
 bench_app.command("device")(cli_deploy.bench_device)
 app.command()(cli_imaging.render)
 app.command()(cli_imaging.digitize)

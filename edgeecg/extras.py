@@ -14,7 +14,7 @@ INSTALL = {
     "ray": 'pip install "edgeecg[ray]"',
 }
 MODULES = {"train": ("torch", "safetensors", "onnx"), "pdf": ("pypdfium2",), "hospital": ("pydicom", "pyedflib"),
-           "serve": ("fastapi", "uvicorn", "multipart"), "ray": ("ray", "pyarrow")}
+           "serve": ("fastapi", "uvicorn"), "ray": ("ray", "pyarrow")}
 
 
 class MissingExtra(RuntimeError):

@@ -1,0 +1,48 @@
+"""`edgeecg serve`: the edge service a ward's phones send photos to (registered in cli.py)."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+console = Console()
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on: 127.0.0.1 (this machine only) or 0.0.0.0 (the "
+                                           "ward network; a token is then required).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+    model: Annotated[Path | None, typer.Option(help="Exported .onnx/.engine (default: the shipped INT8 "
+                                                    "demonstration model).")] = None,
+    data_dir: Annotated[Path, typer.Option(help="The only folder the service writes to (uploads while they are "
+                                                "read, the newest results).")] = Path("serve-data"),
+    workers: Annotated[int, typer.Option(min=1, help="Processes reading photos in parallel.")] = 2,
+    token: Annotated[str | None, typer.Option(help="Clients must send it (Authorization: Bearer). Off by default "
+                                                   "on 127.0.0.1; drawn at random and printed elsewhere.")] = None,
+    max_upload_mb: Annotated[float, typer.Option(min=0.1, help="Largest upload accepted.")] = 20.0,
+    timeout_s: Annotated[float, typer.Option(min=1.0, help="Time limit per request.")] = 60.0,
+    keep: Annotated[int, typer.Option(min=1, help="Results kept in --data-dir (the oldest go first).")] = 500,
+) -> None:
+    """Serve the phone capture page and the HTTP API (POST /v1/predict, GET /v1/health, GET /v1/model)."""
+    from edgeecg.extras import require
+
+    require("serve", "`edgeecg serve`", ("fastapi", "uvicorn"))
+    import uvicorn
+
+    from edgeecg.models import NOTICE, default_model
+    from edgeecg.serve.app import ServeConfig, create_app, is_loopback
+
+    chosen = model or default_model("int8")
+    if token is None and not is_loopback(host):
+        token = secrets.token_urlsafe(16)
+    cfg = ServeConfig(chosen, data_dir, workers, token, max_upload_mb, timeout_s, keep=keep,
+                      notice=NOTICE if model is None else "")
+    shown = "localhost" if is_loopback(host) else host
+    console.print(f"edgeecg serve: open http://{shown}:{port}/" + (f"#token={token}" if token else "")
+                  + f" (model {chosen.resolve().parent.name}, {workers} workers, data in {data_dir})", soft_wrap=True)
+    uvicorn.run(create_app(cfg), host=host, port=port, log_level="warning", timeout_keep_alive=5,
+                limit_concurrency=max(8, workers * cfg.queue_per_worker * 2))
