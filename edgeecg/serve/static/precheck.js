@@ -2,7 +2,7 @@
 // Plain functions over RGBA pixels (a canvas's ImageData), so node can test them (tests/serve/test_precheck.py).
 "use strict";
 const Precheck = (() => {
-  const LIMITS = { sharpness: 0.06, glare: 0.02, pageShare: 0.3, tiltDeg: 6, edgeInk: 0.5 };
+  const LIMITS = { sharpness: 0.3, glare: 0.02, pageShare: 0.3, tiltDeg: 6, edgeInk: 0.5 };
 
   function gray(rgba, n) {
     const g = new Float32Array(n);
@@ -49,31 +49,56 @@ const Precheck = (() => {
     return { share: ((box.x1 - box.x0 + 1) * (box.y1 - box.y0 + 1)) / (w * h), box, paper };
   }
 
-  // ink (traces, grid) in the outermost strip of each side, against the middle: a chart cut by the frame
+  // a chart the frame cuts: its traces cross the frame's edge. For each side, the share of lines across the
+  // outermost strip that meet a stroke (dark next to paper, unlike a dark desk), against the same share in a
+  // strip through the middle of the page
   function edgeInk(g, w, h, paper) {
-    const ink = (x0, x1, y0, y1) => {
-      let k = 0, n = 0;
-      for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) { n++; if (g[y * w + x] < paper - 80) k++; }
-      return n ? k / n : 0;
+    const d = 3;
+    const stroke = (x, y) => {
+      const i = y * w + x;
+      return g[i] < paper - 80 && Math.max(g[i - d], g[i + d], g[i - d * w], g[i + d * w]) > paper - 40;
     };
-    const sx = Math.max(2, Math.round(0.02 * w)), sy = Math.max(2, Math.round(0.02 * h));
-    const middle = Math.max(1e-4, ink(Math.round(w / 4), Math.round(3 * w / 4), Math.round(h / 4), Math.round(3 * h / 4)));
-    return { left: ink(0, sx, 0, h) / middle, right: ink(w - sx, w, 0, h) / middle,
-             top: ink(0, w, 0, sy) / middle, bottom: ink(0, w, h - sy, h) / middle };
+    const crossed = (x0, x1, y0, y1, alongRows) => {
+      let hit = 0, lines = 0;
+      const [a0, a1, b0, b1] = alongRows ? [y0, y1, x0, x1] : [x0, x1, y0, y1];
+      for (let a = Math.max(d, a0); a < Math.min((alongRows ? h : w) - d, a1); a++) {
+        lines++;
+        for (let b = Math.max(d, b0); b < Math.min((alongRows ? w : h) - d, b1); b++) {
+          if (alongRows ? stroke(b, a) : stroke(a, b)) { hit++; break; }
+        }
+      }
+      return lines ? hit / lines : 0;
+    };
+    const sx = Math.max(8, Math.round(0.02 * w)), sy = Math.max(8, Math.round(0.02 * h));
+    const midRows = Math.max(1e-3, crossed(Math.round(w / 2 - sx / 2), Math.round(w / 2 + sx / 2), 0, h, true));
+    const midCols = Math.max(1e-3, crossed(0, w, Math.round(h / 2 - sy / 2), Math.round(h / 2 + sy / 2), false));
+    return { left: crossed(0, sx, 0, h, true) / midRows, right: crossed(w - sx, w, 0, h, true) / midRows,
+             top: crossed(0, w, 0, sy, false) / midCols, bottom: crossed(0, w, h - sy, h, false) / midCols };
   }
 
-  // tilt: the dominant direction of strong edges (grid lines, traces' baselines), folded into +-45 degrees
-  function tilt(g, w, h) {
-    const bins = new Float32Array(90);
+  // tilt: the dominant direction of the strongest edges (5 mm grid lines, traces' baselines) folded into +-45
+  // degrees, after a blur that wipes out the 1 mm grid (at 640 px it aliases into false horizontals)
+  function blur(g, w, h) {
+    const out = new Float32Array(g.length);
     for (let y = 1; y < h - 1; y++) for (let x = 1; x < w - 1; x++) {
       const i = y * w + x;
-      const gx = g[i + 1] - g[i - 1], gy = g[i + w] - g[i - w];
-      const m = gx * gx + gy * gy;
-      if (m < 400) continue;
-      let a = (Math.atan2(gy, gx) * 180) / Math.PI;
-      a = ((a % 90) + 90) % 90;
-      bins[Math.floor(a)] += Math.sqrt(m);
+      out[i] = (4 * g[i] + 2 * (g[i - 1] + g[i + 1] + g[i - w] + g[i + w])
+        + g[i - w - 1] + g[i - w + 1] + g[i + w - 1] + g[i + w + 1]) / 16;
     }
+    return out;
+  }
+
+  function tilt(g, w, h) {
+    const b = blur(blur(g, w, h), w, h);
+    const mags = [], angles = [];
+    for (let y = 3; y < h - 3; y++) for (let x = 3; x < w - 3; x++) {
+      const i = y * w + x;
+      const gx = b[i + 1] - b[i - 1], gy = b[i + w] - b[i - w];
+      mags.push(Math.hypot(gx, gy));
+      angles.push((((Math.atan2(gy, gx) * 180) / Math.PI % 90) + 90) % 90);
+    }
+    const strong = percentile(mags, 0.9), bins = new Float32Array(90);
+    for (let k = 0; k < mags.length; k++) if (mags[k] >= strong && mags[k] > 0) bins[Math.floor(angles[k])] += mags[k];
     let best = 0;
     for (let k = 1; k < 90; k++) if (bins[k] > bins[best]) best = k;
     return best + 0.5 > 45 ? best + 0.5 - 90 : best + 0.5;
