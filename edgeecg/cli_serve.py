@@ -46,3 +46,48 @@ def serve(
                   + f" (model {chosen.resolve().parent.name}, {workers} workers, data in {data_dir})", soft_wrap=True)
     uvicorn.run(create_app(cfg), host=host, port=port, log_level="warning", timeout_keep_alive=5,
                 limit_concurrency=max(8, workers * cfg.queue_per_worker * 2))
+
+
+def bench_serve(
+    requests: Annotated[int, typer.Option(min=4, help="Requests per input kind.")] = 40,
+    clients: Annotated[int, typer.Option(min=1, help="Requests in flight at once.")] = 4,
+    workers: Annotated[int, typer.Option(min=1, help="The service's worker processes.")] = 2,
+    model: Annotated[Path | None, typer.Option(help="Exported model (default: the shipped INT8 one).")] = None,
+) -> None:
+    """Requests per second and p50/p99 latency of `edgeecg serve` on loopback, photo and record uploads."""
+    import tempfile
+
+    import cv2
+    from rich.table import Table
+
+    from edgeecg.extras import require
+
+    require("serve", "`edgeecg bench serve`", ("fastapi", "uvicorn", "httpx"))
+    from edgeecg.data.csv_io import write_csv
+    from edgeecg.data.synth import SynthConfig, simulate
+    from edgeecg.imaging.capture import capture
+    from edgeecg.imaging.render import render
+    from edgeecg.models import default_model
+    from edgeecg.serve.app import ServeConfig
+    from edgeecg.serve.local import load, running
+
+    rec = simulate(1, SynthConfig(fs=500.0), seed=7).records()[0]
+    photo = cv2.imencode(".jpg", cv2.cvtColor(capture(render(rec, "3x4+II"), "photo", seed=3).image,
+                                              cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()
+    with tempfile.TemporaryDirectory() as tmp:
+        write_csv(rec, Path(tmp) / "r.csv")
+        record = (Path(tmp) / "r.csv").read_bytes()
+        cfg = ServeConfig(model or default_model("int8"), Path(tmp) / "data", workers=workers)
+        with running(cfg) as url:
+            load(url, "warm-up", record, "text/csv", workers * 2, workers)
+            runs = [load(url, f"photo (2200 x 1700 JPEG, {len(photo) / 1e6:.1f} MB)", photo, "image/jpeg",
+                         requests, clients),
+                    load(url, f"record (12-lead CSV, 500 Hz, {len(record) / 1e6:.1f} MB)", record, "text/csv",
+                         requests, clients)]
+    table = Table(title=f"edgeecg serve on loopback: {workers} workers, {clients} clients in flight")
+    for col in ("input", "requests", "errors", "requests/s", "p50 ms", "p99 ms"):
+        table.add_column(col, justify="left" if col == "input" else "right")
+    for r in runs:
+        table.add_row(r.name, str(r.requests), str(r.errors), f"{r.per_second:.1f}", f"{r.p50_ms:.0f}",
+                      f"{r.p99_ms:.0f}")
+    console.print(table)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,12 +10,6 @@ import pytest
 pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
 httpx = pytest.importorskip("httpx")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Running:
@@ -31,25 +22,13 @@ class Running:
 
 
 def start(tmp: Path, **overrides) -> Iterator[Running]:
-    import uvicorn
-
     from edgeecg.models import NOTICE, default_model
-    from edgeecg.serve.app import ServeConfig, create_app
+    from edgeecg.serve.app import ServeConfig
+    from edgeecg.serve.local import running
 
     cfg = ServeConfig(default_model("int8"), tmp / "data", notice=NOTICE, **overrides)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(cfg), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 60
-    while not server.started and time.time() < deadline:
-        time.sleep(0.05)
-    assert server.started, "the service did not start"
-    try:
-        yield Running(f"http://127.0.0.1:{port}", cfg.data_dir, cfg.token)
-    finally:
-        server.should_exit = True
-        thread.join(30)
+    with running(cfg) as url:
+        yield Running(url, cfg.data_dir, cfg.token)
 
 
 @pytest.fixture(scope="package")

@@ -125,3 +125,13 @@ def test_the_page_and_its_files_are_served(service, name: str) -> None:
     with service.client() as c:
         assert "Photograph the ECG page" in c.get("/").text
         assert c.get(f"/static/{name}").status_code == 200
+
+
+def test_the_serve_benchmark_runs_both_inputs_without_errors() -> None:
+    from typer.testing import CliRunner
+
+    from edgeecg.cli import app
+
+    done = CliRunner().invoke(app, ["bench", "serve", "--requests", "4", "--clients", "2", "--workers", "1"])
+    assert done.exit_code == 0, done.output
+    assert "photo" in done.output and "record" in done.output and "requests/s" in done.output
