@@ -6,12 +6,15 @@
   by the same model) or `overwrite`: nothing is replaced without being asked.
 - Results are written as each input finishes, so an interrupted run loses only what was in flight, and a
   refused input is a row with its reason, never a lost batch.
+- The work runs in this process, in a process pool, or on Ray (archive_ray.py); naming, resuming and the summary
+  are the same whichever runs it.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -32,6 +35,15 @@ class ArchiveError(RecordError):
 
 
 @dataclass(frozen=True)
+class RayConfig:
+    """Where a Ray run goes: `address` None starts a local Ray with `workers` CPUs; otherwise the cluster's
+    address (`ray://head:10001`, or `auto` on one of its nodes) and `workers` actors, 0 for one per CPU there."""
+
+    address: str | None = None
+    workers: int = 0
+
+
+@dataclass(frozen=True)
 class Item:
     """One input: a file, or one page of a PDF."""
 
@@ -45,21 +57,38 @@ class Item:
         return self.name + (f".p{self.page}" if self.page else "")
 
 
+LIST_SUFFIX = ".txt"
+
+
+def listed(source: Path) -> tuple[list[Path], Path]:
+    """The files a list names (one path per line, relative to the list's folder; `#` comments), and the folder
+    their names are taken relative to. A listed file that is missing stays in: its row says so."""
+    lines = [ln.strip() for ln in source.read_text().splitlines()]
+    files = [source.parent / ln for ln in lines if ln and not ln.startswith("#")]
+    if not files:
+        raise ArchiveError(f"{source}: the list names no files (one path per line)")
+    files = [resolve_input(f) if not f.suffix and f.with_name(f.name + ".hea").is_file() else f for f in files]
+    base = Path(os.path.commonpath([f.resolve().parent for f in files]))
+    return [f.resolve() for f in files], base
+
+
 def items_in(source: Path, exclude: Path | None = None) -> list[Item]:
-    """The inputs a path stands for: a file (or a WFDB record's name), or every readable file under a folder
-    (`exclude`, the output folder, left out); every page of each PDF."""
+    """The inputs a path stands for: a file (or a WFDB record's name), every readable file under a folder
+    (`exclude`, the output folder, left out), or the files a `.txt` list names; every page of each PDF."""
     if source.is_dir():
         skip = exclude.resolve() if exclude is not None else None
         files = sorted(p for p in source.rglob("*") if p.is_file() and p.suffix.lower() in
                        RECORD_SUFFIXES + IMAGE_SUFFIXES and not (skip and skip in p.resolve().parents))
         base = source
+    elif source.suffix.lower() == LIST_SUFFIX and source.is_file():
+        files, base = listed(source)
     else:
         files = [resolve_input(source)]
         base = files[0].parent
     items: list[Item] = []
     for f in files:
         name = f.relative_to(base).as_posix()
-        if f.suffix.lower() == ".pdf":
+        if f.suffix.lower() == ".pdf" and f.is_file():
             try:
                 pages = pdf_pages(f)
             except DigitizeError:
@@ -144,8 +173,11 @@ def predict_items(items: list[Item], model: Path, cfg: PredictConfig, notice: st
 
 def run(items: list[Item], model: Path, cfg: PredictConfig, out: Path | None, notice: str = "", workers: int = 1,
         resume: bool = False, overwrite: bool = False,
-        on_done: Callable[[Item, Prediction, bool], None] = lambda *_: None) -> list[Prediction]:
-    """Every item's result, in order: earlier ones kept where resuming, new ones written as they finish."""
+        on_done: Callable[[Item, Prediction, bool], None] = lambda *_: None, ray: RayConfig | None = None
+        ) -> list[Prediction]:
+    """Every item's result, in order: earlier ones kept where resuming, new ones written as they finish.
+
+    `ray` runs the work on Ray (workers there are its actors) and adds `summary.parquet` beside the CSV."""
     from edgeecg.runtime import Runtime
 
     kept = earlier_results(items, out, Runtime(model).sha256, resume, overwrite) if out is not None else {}
@@ -154,7 +186,13 @@ def run(items: list[Item], model: Path, cfg: PredictConfig, out: Path | None, no
         if it.stem in kept:
             on_done(it, kept[it.stem], True)
     todo = [it for it in items if it.stem not in kept]
-    for it, prediction in predict_items(todo, model, cfg, notice, workers, out):
+    if ray is not None:
+        from edgeecg.archive_ray import predict_on_ray
+
+        stream = predict_on_ray(todo, model, cfg, notice, out, ray) if todo else iter(())
+    else:
+        stream = predict_items(todo, model, cfg, notice, workers, out)
+    for it, prediction in stream:
         if out is not None:
             write_result(out, it, prediction)
         results[it.stem] = prediction
@@ -162,29 +200,57 @@ def run(items: list[Item], model: Path, cfg: PredictConfig, out: Path | None, no
     ordered = [results[it.stem] for it in items]
     if out is not None:
         write_summary(ordered, out)
+        if ray is not None:
+            write_parquet(ordered, out)
     return ordered
 
 
-def _value(m: dict | None, key: str) -> str:
+def _value(m: dict | None, key: str) -> float | None:
     v = (m or {}).get(key) or {}
-    return "" if v.get("value") is None else str(v["value"])
+    return v.get("value")
+
+
+def summary_table(results: list[Prediction]) -> tuple[list[str], list[list]]:
+    """The summary's columns and rows (None where a value is absent): refusals with their reason, measurements,
+    then every probability."""
+    labels = next((tuple(s.label for s in r.labels) for r in results if r.ok), ())
+    columns = ["source", "page", "status", "reason", "findings", "af_probability", *MEASURES.values(), "rhythm",
+               "digitizer_confidence", "layout", "model_sha256", *labels]
+    rows = []
+    for r in results:
+        q = r.quality or {}
+        probs = r.probabilities
+        rows.append([r.source, r.page, "ok" if r.ok else "refused", r.error or None,
+                     ";".join(s.label for s in r.findings), r.af_probability,
+                     *(_value(r.measurements, m) for m in MEASURES), (r.measurements or {}).get("rhythm"),
+                     q.get("confidence"), q.get("layout"), r.model.sha256 if r.model else None,
+                     *(probs.get(n) for n in labels)])
+    return columns, rows
 
 
 def write_summary(results: list[Prediction], out: Path) -> Path:
-    """`summary.csv`: one row per input, refusals with their reason, measurements, then every probability."""
-    labels = next((tuple(s.label for s in r.labels) for r in results if r.ok), ())
+    """`summary.csv`, one row per input (empty cells where a value is absent)."""
+    columns, rows = summary_table(results)
     out.mkdir(parents=True, exist_ok=True)
     path = out / SUMMARY
     with path.open("w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["source", "page", "status", "reason", "findings", "af_probability", *MEASURES.values(),
-                    "rhythm", "digitizer_confidence", "layout", "model_sha256", *labels])
-        for r in results:
-            q = r.quality or {}
-            row = [r.source, r.page or "", "ok" if r.ok else "refused", r.error,
-                   ";".join(s.label for s in r.findings), "" if r.af_probability is None else r.af_probability,
-                   *(_value(r.measurements, m) for m in MEASURES), (r.measurements or {}).get("rhythm", ""),
-                   q.get("confidence", ""), q.get("layout", ""), r.model.sha256 if r.model else ""]
-            probs = r.probabilities
-            w.writerow(row + [probs.get(n, "") for n in labels])
+        w.writerow(columns)
+        w.writerows(["" if v is None else v for v in row] for row in rows)
+    return path
+
+
+def write_parquet(results: list[Prediction], out: Path) -> Path:
+    """`summary.parquet`: the CSV's table with types (nulls where absent), for the tools an archive is read with."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    columns, rows = summary_table(results)
+    text = {"source", "status", "reason", "findings", "rhythm", "layout", "model_sha256"}
+    kind = {c: pa.string() if c in text else pa.int32() if c == "page" else pa.float64() for c in columns}
+    table = pa.table({c: pa.array([row[k] for row in rows], type=kind[c]) for k, c in enumerate(columns)})
+    path = out / SUMMARY.replace(".csv", ".parquet")
+    tmp = path.with_name(path.name + ".part")
+    pq.write_table(table, tmp)
+    tmp.replace(path)
     return path

@@ -16,8 +16,8 @@ console = Console()
 
 def predict(
     source: Annotated[Path, typer.Argument(help="A photo or scan (PNG/JPEG/BMP/TIFF/WEBP, or a PDF: every page), "
-                                                "a WFDB record (.hea, or its name), a signal .csv, or a folder of "
-                                                "them.")],
+                                                "a WFDB record (.hea, or its name), a signal .csv, a folder of "
+                                                "them, or a .txt list of them (one path per line).")],
     model: Annotated[Path | None, typer.Option(help="Exported .onnx/.engine (default: the shipped INT8 "
                                                     "demonstration model).")] = None,
     out: Annotated[Path | None, typer.Option(help="Folder for one JSON (and annotated PNG) per input and "
@@ -31,11 +31,19 @@ def predict(
     speed: Annotated[float, typer.Option(min=1.0, help="Paper speed of images, mm/s.")] = 25.0,
     gain: Annotated[float | None, typer.Option(min=0.1, help="Gain of images, mm/mV (default: read from the "
                                                              "calibration pulse).")] = None,
-    workers: Annotated[int, typer.Option(min=1, help="Processes for a folder.")] = 1,
+    workers: Annotated[int | None, typer.Option(min=1, help="Processes for a folder (default 1); with --engine ray, "
+                                                             "Ray actors (default: one per CPU, of this machine "
+                                                             "or of the cluster).")] = None,
+    engine: Annotated[str, typer.Option(help="local (this process or a process pool) or ray (Ray Data; also writes "
+                                             "summary.parquet).")] = "local",
+    ray_address: Annotated[str | None, typer.Option(help="A Ray cluster to run on (ray://head:10001, or auto on one "
+                                                         "of its nodes); default: a local Ray.")] = None,
     resume: Annotated[bool, typer.Option(help="Skip inputs whose result is already in --out (same model).")] = False,
     overwrite: Annotated[bool, typer.Option(help="Replace results already in --out.")] = False,
 ) -> None:
     """Probabilities, findings, heart rate and intervals, and the digitizer's quality report (torch-free)."""
+    import os
+
     from rich.progress import Progress
 
     from edgeecg import archive
@@ -48,6 +56,13 @@ def predict(
     items = archive.items_in(source, exclude=out)
     if not items:
         raise RecordError(f"{source}: no image, PDF, .hea or .csv files inside")
+    if engine not in ("local", "ray"):
+        raise RecordError(f"--engine {engine}: use local or ray")
+    if ray_address and engine != "ray":
+        raise RecordError("--ray-address needs --engine ray")
+    ray = None
+    if engine == "ray":
+        ray = archive.RayConfig(ray_address, workers or (0 if ray_address else os.cpu_count() or 1))
     cfg = PredictConfig(threshold, layout, speed, gain, csv_fs)
     skipped = 0
     with Progress(disable=len(items) < 2, console=console) as progress:
@@ -58,7 +73,7 @@ def predict(
             skipped += was_kept
             progress.advance(task)
 
-        results = archive.run(items, model, cfg, out, notice, workers, resume, overwrite, on_done=done)
+        results = archive.run(items, model, cfg, out, notice, workers or 1, resume, overwrite, on_done=done, ray=ray)
     if notice:
         console.print(f"[yellow]{model.resolve().parent.name}: {notice}[/]")
     for r in results:
@@ -72,7 +87,8 @@ def predict(
         console.print(f"{ok} of {len(results)} inputs scored, {len(results) - ok} refused"
                       + (f" ({skipped} kept from the earlier run)" if skipped else ""))
     if out is not None:
-        console.print(f"wrote {out / archive.SUMMARY} and one JSON per input in {out}")
+        tables = archive.SUMMARY + (" and summary.parquet" if ray else "")
+        console.print(f"wrote {tables} and one JSON per input in {out}")
     if not any(r.ok for r in results):
         sys.exit(2)
 

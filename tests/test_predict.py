@@ -182,3 +182,23 @@ def test_photo_prediction_never_imports_torch() -> None:
             "assert 'torch' not in sys.modules, 'torch was imported'")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_a_list_of_files_is_an_archive_and_a_missing_entry_is_a_row(cinc_dir: Path, tmp_path: Path) -> None:
+    listing = tmp_path / "todo.txt"
+    listing.write_text(f"# from the archive's index\n{cinc_dir / 'JS20019.hea'}\n{cinc_dir / 'E07500'}\n"
+                       f"{cinc_dir / 'gone.png'}\n")
+    done = runner.invoke(app, ["predict", str(listing), "--out", str(tmp_path / "out")])
+    assert done.exit_code == 0, done.output
+    assert "2 of 3 inputs scored, 1 refused" in _text(done)
+    rows = {r["source"]: r for r in csv.DictReader((tmp_path / "out" / "summary.csv").open())}
+    assert set(rows) == {"JS20019.hea", "E07500.hea", "gone.png"}      # named relative to the files' folder
+    assert rows["gone.png"]["status"] == "refused" and "gone.png" in rows["gone.png"]["reason"]
+    (tmp_path / "empty.txt").write_text("# nothing yet\n")
+    assert _refused(runner.invoke(app, ["predict", str(tmp_path / "empty.txt")]), "the list names no files")
+
+
+@pytest.mark.parametrize("args, why", [(["--engine", "spark"], "use local or ray"),
+                                       (["--ray-address", "auto"], "--ray-address needs --engine ray")])
+def test_engine_options_are_checked(cinc_dir: Path, args: list[str], why: str) -> None:
+    assert _refused(runner.invoke(app, ["predict", str(cinc_dir / "E07500"), *args]), why)
