@@ -65,15 +65,21 @@ def predict(
         ray = archive.RayConfig(ray_address, workers or (0 if ray_address else os.cpu_count() or 1))
     cfg = PredictConfig(threshold, layout, speed, gain, csv_fs)
     skipped = 0
-    with Progress(disable=len(items) < 2, console=console) as progress:
-        task = progress.add_task("predicting", total=len(items))
+    progress = Progress(disable=len(items) < 2, console=console)
+    task = progress.add_task("predicting", total=len(items))
 
-        def done(_item, _prediction, was_kept: bool) -> None:
-            nonlocal skipped
-            skipped += was_kept
-            progress.advance(task)
+    def done(_item, _prediction, was_kept: bool) -> None:
+        nonlocal skipped
+        if not progress.live.is_started:
+            progress.start()             # only once work runs: a refusal to start draws no empty bar
+        skipped += was_kept
+        progress.advance(task)
 
+    try:
         results = archive.run(items, model, cfg, out, notice, workers or 1, resume, overwrite, on_done=done, ray=ray)
+    finally:
+        if progress.live.is_started:
+            progress.stop()
     if notice:
         console.print(f"[yellow]{model.resolve().parent.name}: {notice}[/]")
     for r in results:
