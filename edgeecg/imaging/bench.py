@@ -44,6 +44,7 @@ class ImageResult:
     snr_db: list[float] = field(default_factory=list)
     pearson_r: list[float] = field(default_factory=list)
     recovered: list[float] = field(default_factory=list)
+    cinc2024_snr_db: list[float] = field(default_factory=list)
 
     @property
     def layout_correct(self) -> bool:
@@ -80,11 +81,13 @@ def one_image(record: Record, source: str, layout: str, severity: str, seed: tup
         blank = np.full_like(shot.truth.signal, np.nan)
         scores = score(shot.truth.signal, record.fs, blank, record.fs)
         return ImageResult(source, record.record_id, layout, severity, "", False, str(err), seconds, w, h,
-                           [s.snr_db for s in scores], [s.pearson_r for s in scores], [0.0 for _ in scores])
+                           [s.snr_db for s in scores], [s.pearson_r for s in scores], [0.0 for _ in scores],
+                           [s.cinc2024_snr_db for s in scores])
     seconds = min(time.perf_counter() - t0, _timed_again(shot.image, cfg))
     scores = score(shot.truth.signal, record.fs, out.record.signal, out.record.fs)
     return ImageResult(source, record.record_id, layout, severity, out.quality.layout, True, "", seconds, w, h,
-                       [s.snr_db for s in scores], [s.pearson_r for s in scores], [s.recovered for s in scores])
+                       [s.snr_db for s in scores], [s.pearson_r for s in scores], [s.recovered for s in scores],
+                       [s.cinc2024_snr_db for s in scores])
 
 
 def _timed_again(image: np.ndarray, cfg: DigitizeConfig) -> float:
@@ -161,10 +164,12 @@ class Summary:
     median_r: float
     recovered: float
     layout_accuracy: float
+    mean_cinc2024_snr_db: float
 
 
 def summarize(results: list[ImageResult], by: str = "source") -> list[Summary]:
-    """Median over leads of all images in a group (failed images count with their 0 dB leads)."""
+    """Median over leads of all images in a group (failed images count with their 0 dB leads), and the CinC 2024
+    mean over the same leads."""
     keys = sorted({(getattr(r, by), r.severity) for r in results},
                   key=lambda k: (k[0], BENCH_SEVERITIES.index(k[1])))
     out = []
@@ -175,7 +180,8 @@ def summarize(results: list[ImageResult], by: str = "source") -> list[Summary]:
         rec = [v for r in sel for v in r.recovered]
         out.append(Summary(group, sev, len(sel), sum(not r.ok for r in sel), float(np.median(snr)),
                            float(np.median(rr)), float(np.mean(rec)),
-                           float(np.mean([r.layout_correct for r in sel]))))
+                           float(np.mean([r.layout_correct for r in sel])),
+                           float(np.mean([v for r in sel for v in r.cinc2024_snr_db]))))
     return out
 
 
@@ -185,6 +191,7 @@ def overall(results: list[ImageResult]) -> dict:
     photo_sized = [r.seconds for r in results if r.ok and r.severity in ("photo", "poor-photo")]
     return {
         "median_snr_db": {k: round(v.median_snr_db, 2) for k, v in per_sev.items()},
+        "mean_cinc2024_snr_db": {k: round(v.mean_cinc2024_snr_db, 2) for k, v in per_sev.items()},
         "targets_db": TARGETS,
         "layout_accuracy": round(float(np.mean([r.layout_correct for r in results])), 4),
         "failed": sum(not r.ok for r in results),

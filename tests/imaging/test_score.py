@@ -9,7 +9,7 @@ def test_perfect_and_offset_copies_score_high():
     truth = rng.normal(size=(12, 1000)).astype(np.float32)
     truth[3, :500] = np.nan
     exact = score(truth, 100, truth, 100)
-    shifted = score(truth, 100, truth + 0.7, 100)  # a constant offset is removed, as in the Challenge
+    shifted = score(truth, 100, truth + 0.7, 100)  # the bench removes a constant offset (the 2025 Kaggle rule)
     assert all(s.snr_db > 100 for s in exact) and all(s.snr_db > 100 for s in shifted)
     assert all(s.recovered == 1.0 for s in exact)
 
@@ -41,3 +41,29 @@ def test_fill_gaps_bridges_short_gaps_only():
     v[10:16] = np.nan
     out = fill_gaps(v, 2)
     assert np.allclose(out[3:5], [3, 4]) and np.isnan(out[10:16]).all()
+
+
+def _challenge_2024_snr(label: np.ndarray, output: np.ndarray) -> float:
+    """The published per-lead definition, written out independently: the label's finite samples, output NaN as
+    0, no offset removed."""
+    keep = np.isfinite(label)
+    x, y = label[keep], np.nan_to_num(output[keep], nan=0.0)
+    return float(10 * np.log10((x ** 2).sum() / ((y - x) ** 2).sum()))
+
+
+@pytest.mark.parametrize("offset, gap", [(0.0, 0), (0.3, 0), (0.0, 400), (0.2, 250)])
+def test_cinc2024_snr_follows_the_challenge_definition(offset: float, gap: int) -> None:
+    rng = np.random.default_rng(2)
+    truth = rng.normal(size=(12, 1000))
+    truth[5, :300] = np.nan                      # a lead the page shows only in part
+    out = truth + 0.2 * rng.normal(size=truth.shape) + offset
+    out[:, 100:100 + gap] = np.nan
+    got = {s.lead: s for s in score(truth, 500, out, 500)}
+    for i, s in enumerate(got.values()):
+        assert s.cinc2024_snr_db == pytest.approx(_challenge_2024_snr(truth[i], out[i]), abs=1e-6)
+        assert s.cinc2024_snr_db <= s.snr_db + 1e-9   # the offset is the Challenge's error, not the bench's
+
+
+def test_a_refused_record_scores_zero_db_under_the_challenge_rule() -> None:
+    truth = np.random.default_rng(3).normal(size=(12, 500))
+    assert all(s.cinc2024_snr_db == pytest.approx(0.0) for s in score(truth, 100, np.full_like(truth, np.nan), 100))
