@@ -66,6 +66,9 @@ def digitize(
     gain: Annotated[float | None, typer.Option(min=0.1, help="mm/mV; default: read from the calibration pulse."
                                                )] = None,
     page: Annotated[int, typer.Option(min=1, help="Page of a PDF.")] = 1,
+    orientation: Annotated[str, typer.Option(help="auto: find which way up the page lies in the image (mirrored, "
+                                                  "upside down, a quarter turn) and read it upright; as-given: "
+                                                  "trust the image.")] = "auto",
 ) -> None:
     """Signals from a photo, scan or PDF page: CSV/NPZ/WFDB/DICOM/EDF+/FHIR, a quality report and an overlay PNG."""
     from edgeecg.imaging.digitize import DigitizeConfig
@@ -83,7 +86,7 @@ def digitize(
         from edgeecg.extras import require
 
         require("hospital", "--format dicom/edf")
-    cfg = DigitizeConfig(layout=layout, fs=out_fs, speed=speed, gain=gain)
+    cfg = DigitizeConfig(layout=layout, fs=out_fs, speed=speed, gain=gain, orientation=orientation)
     result = run(load_image(image, page), cfg)
     q = result.quality
     table = Table(title=f"{image.name}: layout {q.layout}, confidence {q.confidence:.2f}")

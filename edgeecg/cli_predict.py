@@ -31,6 +31,9 @@ def predict(
     speed: Annotated[float, typer.Option(min=1.0, help="Paper speed of images, mm/s.")] = 25.0,
     gain: Annotated[float | None, typer.Option(min=0.1, help="Gain of images, mm/mV (default: read from the "
                                                              "calibration pulse).")] = None,
+    orientation: Annotated[str, typer.Option(help="auto: find which way up the page lies in the image (mirrored, "
+                                                  "upside down, a quarter turn) and read it upright; as-given: "
+                                                  "trust the image.")] = "auto",
     workers: Annotated[int | None, typer.Option(min=1, help="Processes for a folder (default 1); with --engine ray, "
                                                              "Ray actors (default: one per CPU, of this machine "
                                                              "or of the cluster).")] = None,
@@ -63,7 +66,7 @@ def predict(
     ray = None
     if engine == "ray":
         ray = archive.RayConfig(ray_address, workers or (0 if ray_address else os.cpu_count() or 1))
-    cfg = PredictConfig(threshold, layout, speed, gain, csv_fs)
+    cfg = PredictConfig(threshold, layout, speed, gain, csv_fs, orientation=orientation)
     skipped = 0
     progress = Progress(disable=len(items) < 2, console=console)
     task = progress.add_task("predicting", total=len(items))

@@ -35,11 +35,13 @@ class PredictConfig:
     gain: float | None = None            # mm/mV of images; None reads the calibration pulse
     csv_fs: float | None = None          # rate of a CSV without a time column
     out_fs: float = 500.0                # rate the digitizer reads images at
+    orientation: str = "auto"            # of images: auto finds which way up the page lies; as-given trusts it
 
     def digitizer(self):
         from edgeecg.imaging.digitize import DigitizeConfig
 
-        return DigitizeConfig(layout=self.layout, fs=self.out_fs, speed=self.speed, gain=self.gain)
+        return DigitizeConfig(layout=self.layout, fs=self.out_fs, speed=self.speed, gain=self.gain,
+                              orientation=self.orientation)
 
 
 @dataclass

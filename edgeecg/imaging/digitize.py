@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from edgeecg.imaging import grid as gridscale
+from edgeecg.imaging import orientation
 from edgeecg.imaging.page import (
     DigitizeError,
     Page,
@@ -72,6 +73,7 @@ class DigitizeConfig:
     speed: float = 25.0
     gain: float | None = None
     duration: float = 10.0
+    orientation: str = "auto"      # auto: find which way up the page lies (orientation.py); as-given: trust it
 
 
 @dataclass
@@ -102,6 +104,7 @@ class Quality:
     notes: list[str] = field(default_factory=list)
     input_px_per_mm_x: float = 0.0   # in the image as given (a photo's perspective makes it a mean over the page)
     input_px_per_mm_y: float = 0.0
+    orientation: str = "as given"    # how the page lay in the image (it was read turned upright)
 
     @property
     def input_dpi(self) -> float:
@@ -513,9 +516,25 @@ def _cell_baseline(row: RowTrace, x_a: float, x_b: float, ppm: float) -> float:
 
 
 def digitize(image: np.ndarray, config: DigitizeConfig | None = None) -> Digitized:
-    """Signals from an RGB photo or scan of a printed 12-lead ECG; DigitizeError when it cannot be read."""
+    """Signals from an RGB photo or scan of a printed 12-lead ECG; DigitizeError when it cannot be read.
+
+    The page may lie in the image any way round (mirrored, upside down, a quarter turn): it is read upright, or
+    refused where the signals cannot tell which way up it is (orientation.py)."""
     cfg = config or DigitizeConfig()
+    if cfg.orientation not in ("auto", "as-given"):
+        raise DigitizeError(f"orientation {cfg.orientation!r}: use auto or as-given")
     img = check_readable(image)
+    if cfg.orientation == "as-given":
+        return _digitize_as_given(img, cfg)
+    reading = orientation.upright(img, find_page(img), lambda im: _digitize_as_given(im, cfg),
+                                  lambda d: (d.record.signal, d.record.fs), DigitizeError)
+    if reading.turn != "as given":
+        reading.result.quality.orientation = reading.turn
+        reading.result.quality.notes.append(f"the page lay {reading.turn} in the image: read turned upright")
+    return reading.result
+
+
+def _digitize_as_given(img: np.ndarray, cfg: DigitizeConfig) -> Digitized:
     corners = find_page(img)
     result = _read_faint_too(img, corners, cfg)
     clipped = max(r.x_end for r in result.rows) >= result.flat.shape[1] - 3
