@@ -527,10 +527,14 @@ def digitize(image: np.ndarray, config: DigitizeConfig | None = None) -> Digitiz
     if cfg.orientation == "as-given":
         return _digitize_as_given(img, cfg)
     reading = orientation.upright(img, find_page(img), lambda im: _digitize_as_given(im, cfg),
-                                  lambda d: (d.record.signal, d.record.fs), DigitizeError)
+                                  lambda d: (d.record.signal, d.record.fs, d.quality.pulse_found), DigitizeError)
     if reading.turn != "as given":
         reading.result.quality.orientation = reading.turn
         reading.result.quality.notes.append(f"the page lay {reading.turn} in the image: read turned upright")
+    if not reading.sure:
+        e = reading.evidence
+        reading.result.quality.notes.append(f"which way up the page lies is not certain (time direction "
+                                            f"{e.direction:+.2f}, QRS polarity {e.polarity:+.2f}): read as given")
     return reading.result
 
 

@@ -15,7 +15,7 @@ digitizer refuses rather than guesses.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Generic, TypeVar
 
 import numpy as np
@@ -45,12 +45,13 @@ class Evidence:
     """`direction` > 0: time runs forwards (log of T-side over P-side area, weighted over leads); `polarity` > 0:
     the leads point their QRS as they usually do (POLARITY_PRIOR agreement in [-1, 1]); `limb_laws`: mean
     correlation of the limb-lead laws the page allows checking (None: it shows none at the same time);
-    `beats`: median beats they rest on."""
+    `beats`: median beats they rest on; `pulse_up`: from the page, not the signals (None: not asked)."""
 
     direction: float
     polarity: float
     limb_laws: float | None
     beats: int
+    pulse_up: bool | None = None   # the reading found a calibration pulse (it only rises on a page right side up)
 
 
 def _lead_beats(x: np.ndarray, beats: np.ndarray, half: int) -> np.ndarray | None:
@@ -126,19 +127,31 @@ PORTRAIT = tuple(list(TURNS)[4:])
 SURE = {"direction": 0.5, "polarity": 0.15, "limb_laws": 0.7}
 """A read this clearly upright needs no other reading; no wrong-way read of the tuning pages came this close."""
 MARGIN = 0.8
-"""How far the best reading must lead the next (in `upright_score`) where none is sure: the smallest that read no
-tuning page wrongly (40 PTB-XL records, one per layout and style, each in its 4 landscape positions)."""
+"""How far a turned reading must lead the next (in `upright_score`) to be taken where none is sure: the smallest
+that turned no tuning page wrongly (40 PTB-XL records, one per layout and style, each in its 4 landscape
+positions)."""
+NOT_AGAINST = {"direction": -0.3, "polarity": 0.1}
+"""The image as given is kept, unsure, where it is the best reading and its evidence does not point elsewhere:
+most images are upright, and refusing every upright page whose T waves are small would refuse one in six."""
 
 
 def sure(e: Evidence) -> bool:
+    """Clearly upright. A page read upside down finds no calibration pulse (its pulses point down), and on a page
+    without them only the leads' usual polarity tells a flip, which atypical ECGs defeat: both need comparing."""
     return (e.beats > 0 and e.direction > SURE["direction"] and e.polarity > SURE["polarity"]
-            and (e.limb_laws is None or e.limb_laws > SURE["limb_laws"]))
+            and (e.limb_laws is None or e.limb_laws > SURE["limb_laws"]) and e.pulse_up is not False)
+
+
+PULSE_BONUS = 3.0
+"""A rising calibration pulse outweighs the leads' usual polarity (2 x its range of 1) and more: printed by the
+machine, it does not depend on the heart (a right-axis or bundle-branch ECG points many QRS the other way)."""
 
 
 def upright_score(e: Evidence) -> float:
     """One number to rank readings of one page by: higher is more like an upright ECG."""
     laws = 0.0 if e.limb_laws is None else 2.0 * (e.limb_laws - SURE["limb_laws"])
-    return float(np.clip(e.direction, -1.5, 1.5) + 2.0 * e.polarity + laws)
+    pulse = PULSE_BONUS if e.pulse_up else 0.0
+    return float(np.clip(e.direction, -1.5, 1.5) + 2.0 * e.polarity + laws + pulse)
 
 
 @dataclass(frozen=True)
@@ -146,6 +159,12 @@ class Reading(Generic[T]):
     turn: str
     result: T
     evidence: Evidence
+    sure: bool = True
+
+
+def _evidence(features: tuple[np.ndarray, float, bool]) -> Evidence:
+    signal, fs, pulse = features
+    return replace(evidence(signal, fs), pulse_up=pulse)
 
 
 def _portrait(image: np.ndarray, corners: np.ndarray | None) -> bool:
@@ -158,8 +177,9 @@ def _portrait(image: np.ndarray, corners: np.ndarray | None) -> bool:
 
 
 def upright(image: np.ndarray, corners: np.ndarray | None, read: Callable[[np.ndarray], T],
-            signal_of: Callable[[T], tuple[np.ndarray, float]], error: type[Exception]) -> Reading[T]:
-    """The page read upright: as it lies if that reading is sure, else every position its shape allows, compared;
+            features: Callable[[T], tuple[np.ndarray, float, bool]], error: type[Exception]) -> Reading[T]:
+    """The page read upright: as it lies if that reading is sure, else every position its shape allows, compared
+    (`features`: a reading's signal, its rate, and whether it found a calibration pulse);
     `error` (with the reason) where none reads or none leads clearly. A portrait page tries the quarter turns
     first and falls back to the landscape positions (a page printed in portrait)."""
     first, second = (PORTRAIT, LANDSCAPE) if _portrait(image, corners) else (LANDSCAPE, PORTRAIT)
@@ -172,7 +192,7 @@ def upright(image: np.ndarray, corners: np.ndarray | None, read: Callable[[np.nd
             # the set's other positions are this one mirrored or flipped: the same rows, refused the same way
             refusal = err if turns[0] == "as given" or refusal is None else refusal
             continue
-        readings.append(Reading(turns[0], result, evidence(*signal_of(result))))
+        readings.append(Reading(turns[0], result, _evidence(features(result))))
         if sure(readings[0].evidence):
             return readings[0]
         for turn in turns[1:]:
@@ -180,7 +200,7 @@ def upright(image: np.ndarray, corners: np.ndarray | None, read: Callable[[np.nd
                 result = read(np.ascontiguousarray(TURNS[turn](image)))
             except error:
                 continue
-            readings.append(Reading(turn, result, evidence(*signal_of(result))))
+            readings.append(Reading(turn, result, _evidence(features(result))))
         break
     if not readings:
         raise refusal                      # nothing reads: the reason the image as given has
@@ -190,6 +210,8 @@ def upright(image: np.ndarray, corners: np.ndarray | None, read: Callable[[np.nd
     if (len(ranked) > 1 and lead >= MARGIN) or (len(ranked) == 1 and sure(best.evidence)):
         return best
     e = best.evidence
+    if best.turn == "as given" and e.direction > NOT_AGAINST["direction"] and e.polarity > NOT_AGAINST["polarity"]:
+        return Reading(best.turn, best.result, e, sure=False)
     laws = "n/a" if e.limb_laws is None else f"{e.limb_laws:+.2f}"
     raise error(f"cannot tell which way up the page is (best reading: {best.turn}; time direction {e.direction:+.2f}, "
                 f"QRS polarity {e.polarity:+.2f}, limb-lead laws {laws}, leading the next by {lead:.2f} < {MARGIN}); "

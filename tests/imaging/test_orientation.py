@@ -1,0 +1,122 @@
+"""Which way up a page lies: the evidence on signals whose orientation is known, and pages read upright (or
+refused) in every position a photo can give them, never read wrongly."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from edgeecg.data.synth import SynthConfig, simulate
+from edgeecg.imaging.digitize import DigitizeConfig, DigitizeError, digitize
+from edgeecg.imaging.orientation import LANDSCAPE, PORTRAIT, TURNS, evidence, sure, upright_score
+from edgeecg.imaging.render import render
+from edgeecg.imaging.score import score
+from edgeecg.layouts import apply
+from edgeecg.record import Record
+
+
+@pytest.fixture(scope="module")
+def records() -> list[Record]:
+    return simulate(3, SynthConfig(fs=100.0), seed=21).records()
+
+
+def test_evidence_points_upright_and_each_turn_flips_its_own_part(records: list[Record]) -> None:
+    for rec in records:
+        sig = rec.signal.astype(np.float64)
+        up = evidence(sig, rec.fs)
+        assert up.direction > 0.5 and up.limb_laws == pytest.approx(1.0, abs=0.02)
+        backwards = evidence(sig[:, ::-1], rec.fs)             # a mirrored page runs time backwards
+        assert backwards.direction == pytest.approx(-up.direction, abs=0.05)
+        assert backwards.polarity == pytest.approx(up.polarity, abs=0.05)
+        flipped = evidence(-sig[::-1], rec.fs)                 # upside down: rows reversed, traces inverted
+        assert flipped.direction == pytest.approx(up.direction, abs=0.05)
+        assert flipped.limb_laws < 0.7                         # Goldberger's laws break with the leads moved
+        assert upright_score(up) > max(upright_score(backwards), upright_score(flipped))
+    # the leads' usual polarity holds for most records, not all: the third points most of its QRS the other way
+    assert [evidence(r.signal, r.fs).polarity > 0 for r in records] == [True, True, False]
+
+
+def test_limb_laws_need_leads_shown_at_the_same_time(records: list[Record]) -> None:
+    rec = records[0]
+    shown = apply(rec.signal, "3x4", rec.fs)                  # I, II, III share 0-2.5 s; aVR-aVF 2.5-5 s
+    assert evidence(shown, rec.fs).limb_laws == pytest.approx(1.0, abs=0.02)   # only Einthoven's can be checked
+    only_chest = np.full_like(rec.signal, np.nan)
+    only_chest[6:] = rec.signal[6:]
+    assert evidence(only_chest, rec.fs).limb_laws is None
+
+
+def test_the_turns_cover_every_way_a_page_can_lie() -> None:
+    page = np.arange(6).reshape(2, 3)
+    seen = {TURNS[t](page).tobytes() + bytes(TURNS[t](page).shape) for t in TURNS}
+    assert len(seen) == 8 and set(LANDSCAPE) | set(PORTRAIT) == set(TURNS)
+    assert all(TURNS[t](page).shape == (2, 3) for t in LANDSCAPE) and all(TURNS[t](page).shape == (3, 2)
+                                                                         for t in PORTRAIT)
+
+
+# the page as it lies in the image: each is undone by the TURNS entry of the same meaning
+LYING = {"mirrored": lambda a: a[:, ::-1], "upside down": lambda a: a[::-1], "180": lambda a: a[::-1, ::-1],
+         "quarter turn right": lambda a: np.rot90(a, -1), "quarter turn left": lambda a: np.rot90(a, 1)}
+
+
+def _snr(shot, rec: Record, image: np.ndarray) -> float:
+    out = digitize(np.ascontiguousarray(image), DigitizeConfig(fs=rec.fs))
+    return float(np.median([s.snr_db for s in score(shot.truth.signal, rec.fs, out.record.signal, rec.fs)]))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("layout", ["3x4+II", "6x2", "12x1"])
+def test_a_page_lying_any_way_is_read_upright_or_refused(records: list[Record], layout: str) -> None:
+    rec = records[1]
+    shot = render(rec, layout)
+    up = _snr(shot, rec, shot.image)
+    read = 0
+    for name, lie in LYING.items():
+        try:
+            got = _snr(shot, rec, lie(shot.image))
+        except DigitizeError as err:
+            assert "which way up" in str(err) or "rows" in str(err), (name, str(err))
+            continue
+        assert got == pytest.approx(up, abs=1.0), name              # upright, not merely read
+        read += 1
+    assert read >= 4
+
+
+def test_the_reading_says_how_the_page_lay(records: list[Record]) -> None:
+    shot = render(records[1], "3x4+II")
+    quality = digitize(np.ascontiguousarray(shot.image[:, ::-1]), DigitizeConfig(fs=100.0)).quality
+    assert quality.orientation == "mirrored" and any("read turned upright" in n for n in quality.notes)
+    assert digitize(shot.image, DigitizeConfig(fs=100.0)).quality.orientation == "as given"
+
+
+def test_a_page_whose_signals_cannot_tell_is_refused_turned_and_read_as_given_only_if_asked() -> None:
+    fs = 100.0
+    t = np.arange(int(10 * fs)) / fs
+    # the same symmetric downward spike in every lead: no T wave to give time's direction, mirrored columns
+    # alike, and polarity against most leads' usual one, so the image as given is not presumed upright either
+    spikes = -sum(np.exp(-0.5 * ((t - b) / 0.012) ** 2) for b in np.arange(0.5, 10, 0.9))
+    shot = render(Record(np.tile(spikes, (12, 1)).astype(np.float32), fs), "3x4")
+    with pytest.raises(DigitizeError, match="which way up"):
+        digitize(np.ascontiguousarray(shot.image[:, ::-1]), DigitizeConfig(fs=fs))
+    given = digitize(np.ascontiguousarray(shot.image[:, ::-1]), DigitizeConfig(fs=fs, orientation="as-given"))
+    assert given.quality.orientation == "as given"
+    with pytest.raises(DigitizeError, match="use auto or as-given"):
+        digitize(shot.image, DigitizeConfig(fs=fs, orientation="sideways"))
+
+
+def test_sure_needs_every_part_of_the_evidence(records: list[Record]) -> None:
+    rec = records[0]
+    up = evidence(rec.signal, rec.fs)
+    assert sure(up) and not sure(evidence(rec.signal[:, ::-1], rec.fs)) and not sure(evidence(-rec.signal, rec.fs))
+    assert not sure(replace(up, pulse_up=False))          # no pulse where the page has one: it may lie flipped
+
+
+@pytest.mark.parametrize("layout", ["3x4", "3x4+II"])
+def test_an_ecg_against_the_usual_polarity_is_not_turned_over_when_its_pulses_rise(records: list[Record],
+                                                                                  layout: str) -> None:
+    """In 3x4 a flipped page keeps Einthoven's law, so only polarity and the page tell a flip; the pulses decide."""
+    shot = render(records[2], layout)
+    for lie, name in ((lambda a: a, "as given"), (lambda a: a[::-1], "upside down (flipped top to bottom)")):
+        quality = digitize(np.ascontiguousarray(lie(shot.image)), DigitizeConfig(fs=100.0)).quality
+        assert quality.orientation == name
