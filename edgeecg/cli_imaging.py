@@ -117,8 +117,11 @@ def bench_digitize(
                                                 "poor-photo.")] = "scan,photo,poor-photo",
     out: Annotated[Path, typer.Option(help="Folder for bench-digitize.json.")] = Path("runs/bench-digitize"),
     seed: Annotated[int, typer.Option()] = 0,
+    turned: Annotated[int, typer.Option(min=0, help="Also read every N-th page mirrored, upside down, turned 180 "
+                                                    "degrees and a quarter turn each way (0: not).")] = 0,
 ) -> None:
-    """Render -> capture -> digitize -> SNR per source, layout and severity; layout detection; time; memory."""
+    """Render -> capture -> digitize -> SNR per source, layout and severity; layout detection; time; memory;
+    with --turned, the same pages lying other ways: read upright, refused, or read wrongly."""
     from edgeecg.imaging import bench
 
     sources = {spec.split(":")[0]: sample_records(spec, n, seed) for spec in (data or ["synth"])}
@@ -130,7 +133,8 @@ def bench_digitize(
     results = bench.run(sources, severities=severities, seed=seed)
     memory = _peak_memory(sources, seed)
     render_ms = bench.render_ms(next(iter(sources.values())))
-    path = bench.write(results, out, {"peak_memory_mb": memory, "render_ms_200dpi": render_ms})
+    turned_results = bench.turned(results, sources, turned, seed) if turned else []
+    path = bench.write(results, out, {"peak_memory_mb": memory, "render_ms_200dpi": render_ms}, turned_results)
     for by in ("source", "layout"):
         table = Table(title=f"digitizer by {by} (SNR: median over leads, offset removed; CinC 2024: that "
                             "Challenge's mean SNR, refusals 0 dB)")
@@ -165,6 +169,15 @@ def bench_digitize(
     verdict.add_row("renders per second, 200 dpi A4 (1 core)", f"{1000 / render_ms:.0f}", ">= 20",
                     "yes" if 1000 / render_ms >= 20 else "NO")
     console.print(verdict)
+    if turned_results:
+        table = Table(title="the same pages lying other ways (upright: within 1 dB of the upright page's SNR; "
+                            "every read clears the confidence bar)")
+        for col in ("lying", "pages", "read upright", "refused", "read wrongly"):
+            table.add_column(col, justify="right")
+        for lie, row in overall["turned"].items():
+            table.add_row(lie, str(row["pages"]), f"{row['upright']:.1%}", f"{row['refused']:.1%}",
+                          f"{row['wrong']:.1%}")
+        console.print(table)
     console.print(f"wrote {path}")
 
 

@@ -63,14 +63,19 @@ def random_style(rng: np.random.Generator) -> RenderConfig:
         rhythm_position=str(rng.choice(["bottom", "bottom", "top"])), separators=bool(rng.random() < 0.8))
 
 
+def bench_shot(record: Record, layout: str, severity: str, seed: tuple[int, ...]):
+    """The bench's page for `seed`: its drawn style, then its capture (severity "none": the page as rendered)."""
+    rng = np.random.default_rng(list(seed))
+    style = random_style(rng)
+    page, capture_seed = render(record, layout, style), int(rng.integers(2**31))
+    return page if severity == "none" else capture(page, severity, seed=capture_seed)
+
+
 def one_image(record: Record, source: str, layout: str, severity: str, seed: tuple[int, ...],
               detect: bool = True) -> ImageResult:
     """One bench image; `seed` fixes its style and capture, so any image can be rebuilt and inspected.
     Severity "none" scores the rendered page itself, as a digital export or another tool's clean image."""
-    rng = np.random.default_rng(list(seed))
-    style = random_style(rng)
-    page, capture_seed = render(record, layout, style), int(rng.integers(2**31))
-    shot = page if severity == "none" else capture(page, severity, seed=capture_seed)
+    shot = bench_shot(record, layout, severity, seed)
     cfg = DigitizeConfig(layout="auto" if detect else layout, fs=record.fs)
     h, w = shot.image.shape[:2]
     t0 = time.perf_counter()
@@ -124,6 +129,64 @@ def run(sources: dict[str, list[Record]], layouts: tuple[str, ...] = BENCH_LAYOU
             results.append(one_image(rec, source, layout, severity, (seed, j), detect))
             bar.advance(task)
     return results
+
+
+LYING = {"mirrored": lambda a: a[:, ::-1], "upside down": lambda a: a[::-1], "turned 180": lambda a: a[::-1, ::-1],
+         "quarter turn right": lambda a: np.rot90(a, -1), "quarter turn left": lambda a: np.rot90(a, 1)}
+"""How a photo can hold a page other than upright (a front camera mirrors; a phone held sideways turns)."""
+
+
+@dataclass
+class TurnedResult:
+    """One bench page captured lying another way, against the same page upright."""
+
+    source: str
+    layout: str
+    severity: str
+    lie: str
+    upright_snr_db: float
+    snr_db: float | None            # None: refused
+    orientation: str                # how the digitizer says the page lay
+    confidence: float
+    reason: str
+
+    @property
+    def outcome(self) -> str:
+        """upright (within 1 dB of the upright page), refused, or wrong (read, but not as the upright page)."""
+        if self.snr_db is None:
+            return "refused"
+        return "upright" if abs(self.snr_db - self.upright_snr_db) <= 1.0 else "wrong"
+
+
+def _median_snr(shot, record: Record, image: np.ndarray) -> tuple[float, str, float]:
+    out = digitize(np.ascontiguousarray(image), DigitizeConfig(fs=record.fs))
+    snr = float(np.median([s.snr_db for s in score(shot.truth.signal, record.fs, out.record.signal, out.record.fs)]))
+    return snr, out.quality.orientation, out.quality.confidence
+
+
+def turned(results: list[ImageResult], sources: dict[str, list[Record]], every: int = 1, seed: int = 0,
+           progress: bool = True) -> list[TurnedResult]:
+    """Every `every`-th bench image that read upright, captured in each of LYING's positions and read again."""
+    from rich.progress import Progress
+
+    by_id = {(src, rec.record_id): rec.fit(10.0) for src, recs in sources.items() for rec in recs}
+    chosen = [(j, r) for j, r in enumerate(results) if r.ok][::every]
+    out = []
+    cv2.setNumThreads(1)
+    with threadpool_limits(limits=1), Progress(disable=not progress, transient=True) as bar:
+        task = bar.add_task("the same pages, lying other ways", total=len(chosen) * len(LYING))
+        for j, r in chosen:
+            rec = by_id[(r.source, r.record_id)]
+            shot = bench_shot(rec, r.layout, r.severity, (seed, j))
+            up, _, _ = _median_snr(shot, rec, shot.image)
+            for lie, turn in LYING.items():
+                try:
+                    snr, how, conf = _median_snr(shot, rec, turn(shot.image))
+                    out.append(TurnedResult(r.source, r.layout, r.severity, lie, up, snr, how, conf, ""))
+                except DigitizeError as err:
+                    out.append(TurnedResult(r.source, r.layout, r.severity, lie, up, None, "", 0.0, str(err)))
+                bar.advance(task)
+    return out
 
 
 def render_ms(records: list[Record], n: int = 20) -> float:
@@ -201,12 +264,26 @@ def overall(results: list[ImageResult]) -> dict:
     }
 
 
-def write(results: list[ImageResult], out_dir: Path, extra: dict) -> Path:
+def turned_summary(turned_results: list[TurnedResult]) -> dict:
+    """Share of turned pages read upright, refused and read wrongly, per way of lying and in all."""
+    def shares(sel: list[TurnedResult]) -> dict:
+        n = max(len(sel), 1)
+        return {"pages": len(sel), **{k: round(sum(t.outcome == k for t in sel) / n, 4)
+                                      for k in ("upright", "refused", "wrong")}}
+    return {"all": shares(turned_results), **{lie: shares([t for t in turned_results if t.lie == lie])
+                                              for lie in LYING}}
+
+
+def write(results: list[ImageResult], out_dir: Path, extra: dict,
+          turned_results: list[TurnedResult] | None = None) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
+    if turned_results:
+        extra = extra | {"turned": turned_summary(turned_results)}
     payload = {"overall": overall(results) | extra,
                "by_source": [asdict(s) for s in summarize(results, "source")],
                "by_layout": [asdict(s) for s in summarize(results, "layout")],
-               "images": [asdict(r) for r in results]}
+               "images": [asdict(r) for r in results],
+               "turned_images": [asdict(t) | {"outcome": t.outcome} for t in turned_results or []]}
     path = out_dir / "bench-digitize.json"
     path.write_text(json.dumps(payload, indent=1))
     return path

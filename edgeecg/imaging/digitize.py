@@ -19,6 +19,7 @@ from edgeecg.imaging import orientation
 from edgeecg.imaging.page import (
     DigitizeError,
     Page,
+    UnsureReadError,
     check_readable,
     darkness,
     find_page,
@@ -527,7 +528,8 @@ def digitize(image: np.ndarray, config: DigitizeConfig | None = None) -> Digitiz
     if cfg.orientation == "as-given":
         return _digitize_as_given(img, cfg)
     reading = orientation.upright(img, find_page(img), lambda im: _digitize_as_given(im, cfg),
-                                  lambda d: (d.record.signal, d.record.fs, d.quality.pulse_found), DigitizeError)
+                                  lambda d: (d.record.signal, d.record.fs, d.quality.pulse_found), DigitizeError,
+                                  UnsureReadError)
     if reading.turn != "as given":
         reading.result.quality.orientation = reading.turn
         reading.result.quality.notes.append(f"the page lay {reading.turn} in the image: read turned upright")
@@ -730,7 +732,7 @@ def _read(page: Page, ink: np.ndarray, grid_img: np.ndarray, sharp: float, cfg: 
     bar = MIN_CONFIDENCE if level == 1.0 else FAINT_MIN_CONFIDENCE
     if coverage * image_conf < bar:
         found = "; ".join(notes) or "rows, scale or layout uncertain"
-        raise DigitizeError(f"could not read this print reliably (confidence {coverage * image_conf:.2f} < "
+        raise UnsureReadError(f"could not read this print reliably (confidence {coverage * image_conf:.2f} < "
                             f"{bar}: {found}); retake it flat, in focus and whole, or pass --layout")
     quality = Quality(
         confidence=round(coverage * image_conf, 3), layout=layout.name, layout_detected=cfg.layout == "auto",

@@ -177,31 +177,31 @@ def _portrait(image: np.ndarray, corners: np.ndarray | None) -> bool:
 
 
 def upright(image: np.ndarray, corners: np.ndarray | None, read: Callable[[np.ndarray], T],
-            features: Callable[[T], tuple[np.ndarray, float, bool]], error: type[Exception]) -> Reading[T]:
+            features: Callable[[T], tuple[np.ndarray, float, bool]], error: type[Exception],
+            unsure: type[Exception]) -> Reading[T]:
     """The page read upright: as it lies if that reading is sure, else every position its shape allows, compared
-    (`features`: a reading's signal, its rate, and whether it found a calibration pulse);
-    `error` (with the reason) where none reads or none leads clearly. A portrait page tries the quarter turns
-    first and falls back to the landscape positions (a page printed in portrait)."""
+    (`features`: a reading's signal, its rate, and whether it found a calibration pulse); `error` (with the
+    reason) where none reads or none leads clearly. A portrait page tries the quarter turns first and falls back
+    to the landscape positions (a page printed in portrait). Where a set's first position is refused, its
+    others are read only if the refusal is `unsure` (rows found, confidence short)."""
     first, second = (PORTRAIT, LANDSCAPE) if _portrait(image, corners) else (LANDSCAPE, PORTRAIT)
     refusal: Exception | None = None
     readings: list[Reading[T]] = []
     for turns in (first, second):
-        try:
-            result = read(np.ascontiguousarray(TURNS[turns[0]](image)))
-        except error as err:
-            # the set's other positions are this one mirrored or flipped: the same rows, refused the same way
-            refusal = err if turns[0] == "as given" or refusal is None else refusal
-            continue
-        readings.append(Reading(turns[0], result, _evidence(features(result))))
-        if sure(readings[0].evidence):
-            return readings[0]
-        for turn in turns[1:]:
+        for k, turn in enumerate(turns):
             try:
                 result = read(np.ascontiguousarray(TURNS[turn](image)))
-            except error:
+            except error as err:
+                if k == 0:
+                    refusal = err if turn == "as given" or refusal is None else refusal
+                    if not isinstance(err, unsure):
+                        break    # the set's other positions are this one mirrored or flipped: the same rows
                 continue
             readings.append(Reading(turn, result, _evidence(features(result))))
-        break
+            if k == 0 and sure(readings[0].evidence):
+                return readings[0]
+        if readings:
+            break
     if not readings:
         raise refusal                      # nothing reads: the reason the image as given has
     ranked = sorted(readings, key=lambda r: -upright_score(r.evidence))

@@ -25,6 +25,11 @@ class DigitizeError(ValueError):
     """An image that cannot be digitized, with the reason and what to try instead."""
 
 
+class UnsureReadError(DigitizeError):
+    """The rows and traces were found but the read fell below the confidence bar (the same page turned another
+    way may clear it: a flipped page's calibration pulses point down and go unrecognised)."""
+
+
 @dataclass
 class Page:
     """The flattened page in RGB and how it was obtained (for the quality report and the overlay)."""

@@ -36,3 +36,19 @@ def test_the_bench_writes_its_figures_and_prints_the_targets(tmp_path):
     assert payload["overall"]["images"] == 1 and "none" in payload["overall"]["median_snr_db"]
     assert "median SNR none" in result.output and "layout detection" in result.output
     assert "no photos in this run" in result.output  # the 150 ms target is for photos, not whole pages
+
+
+def test_turned_pages_are_counted_as_read_upright_refused_or_wrong(ecgs, tmp_path):
+    results = bench.run({"synth": ecgs[:1]}, severities=("none",), progress=False)
+    turned = bench.turned(results, {"synth": ecgs[:1]}, progress=False)
+    assert [t.lie for t in turned] == list(bench.LYING)
+    assert all(t.upright_snr_db > 10 for t in turned)          # the same page, read upright first
+    summary = bench.turned_summary(turned)
+    assert summary["all"]["pages"] == 5 and summary["all"]["wrong"] == 0.0
+    assert summary["all"]["upright"] + summary["all"]["refused"] == 1.0
+    wrong = bench.TurnedResult("synth", "3x4", "none", "mirrored", 20.0, 3.0, "as given", 0.9, "")
+    assert wrong.outcome == "wrong" and bench.TurnedResult("s", "3x4", "none", "mirrored", 20.0, 19.5, "mirrored",
+                                                           0.9, "").outcome == "upright"
+    path = bench.write(results, tmp_path, {}, turned)
+    payload = json.loads(path.read_text())
+    assert payload["overall"]["turned"]["all"]["pages"] == 5 and len(payload["turned_images"]) == 5
