@@ -165,6 +165,10 @@ def bench_digitize(
     else:
         verdict.add_row("median time per photo (1 core, best of 2 runs)", f"{ms:.0f} ms", "<= 150 ms",
                         "yes" if ms <= 150 else "NO")
+    poor = overall["read_below_5db"]
+    verdict.add_row("reads above the bar under 5 dB", f"{poor['share']:.1%}", "< 2 %",
+                    "yes" if poor["share"] < 0.02 else "NO")
+    verdict.add_row("reads above the bar, layout wrong", str(poor["wrong_layout"]), "-", "")
     verdict.add_row("peak array memory (one photo)", f"{memory:.0f} MB", "-", "")
     verdict.add_row("renders per second, 200 dpi A4 (1 core)", f"{1000 / render_ms:.0f}", ">= 20",
                     "yes" if 1000 / render_ms >= 20 else "NO")

@@ -261,7 +261,17 @@ def overall(results: list[ImageResult]) -> dict:
         "images": len(results),
         "median_ms": round(1000 * float(np.median([r.seconds for r in results])), 1),
         "median_ms_photo_2200x1700": round(1000 * float(np.median(photo_sized)), 1) if photo_sized else None,
+        "read_below_5db": below_5db(results),
     }
+
+
+def below_5db(results: list[ImageResult]) -> dict:
+    """How honest the confidence bar is: of the reads that cleared it, the share whose median SNR is below 5 dB
+    (a read that is mostly wrong), and of those with the layout wrong."""
+    read = [r for r in results if r.ok]
+    poor = [r for r in read if float(np.median(r.snr_db)) < 5.0]
+    return {"reads": len(read), "below_5db": len(poor), "share": round(len(poor) / max(len(read), 1), 4),
+            "wrong_layout": sum(not r.layout_correct for r in read)}
 
 
 def turned_summary(turned_results: list[TurnedResult]) -> dict:

@@ -36,6 +36,8 @@ def test_the_bench_writes_its_figures_and_prints_the_targets(tmp_path):
     assert payload["overall"]["images"] == 1 and "none" in payload["overall"]["median_snr_db"]
     assert "median SNR none" in result.output and "layout detection" in result.output
     assert "no photos in this run" in result.output  # the 150 ms target is for photos, not whole pages
+    assert "reads above the bar under 5 dB" in result.output
+    assert payload["overall"]["read_below_5db"]["reads"] == 1
 
 
 def test_turned_pages_are_counted_as_read_upright_refused_or_wrong(ecgs, tmp_path):
