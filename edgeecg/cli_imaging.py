@@ -117,6 +117,10 @@ def bench_digitize(
                                                 "poor-photo.")] = "scan,photo,poor-photo",
     out: Annotated[Path, typer.Option(help="Folder for bench-digitize.json.")] = Path("runs/bench-digitize"),
     seed: Annotated[int, typer.Option()] = 0,
+    style: Annotated[str, typer.Option(help="own: print styles drawn from the families the digitizer was built "
+                                            "on; foreign: families it never saw (dotted or no 1 mm grid, pulses "
+                                            "after the traces or none, labels on the trace, a blank top third).")
+                     ] = "own",
     turned: Annotated[int, typer.Option(min=0, help="Also read every N-th page mirrored, upside down, turned 180 "
                                                     "degrees and a quarter turn each way (0: not).")] = 0,
 ) -> None:
@@ -130,11 +134,14 @@ def bench_digitize(
     if unknown:
         raise typer.BadParameter(f"unknown severity {', '.join(unknown)}; choose from "
                                  f"{', '.join(bench.BENCH_SEVERITIES)}", param_hint="--severity")
-    results = bench.run(sources, severities=severities, seed=seed)
+    if style not in bench.STYLES:
+        raise typer.BadParameter(f"unknown style {style}; choose from {', '.join(bench.STYLES)}", param_hint="--style")
+    results = bench.run(sources, severities=severities, seed=seed, style=style)
     memory = _peak_memory(sources, seed)
     render_ms = bench.render_ms(next(iter(sources.values())))
-    turned_results = bench.turned(results, sources, turned, seed) if turned else []
-    path = bench.write(results, out, {"peak_memory_mb": memory, "render_ms_200dpi": render_ms}, turned_results)
+    turned_results = bench.turned(results, sources, turned, seed, style=style) if turned else []
+    path = bench.write(results, out, {"peak_memory_mb": memory, "render_ms_200dpi": render_ms, "style": style},
+                       turned_results)
     for by in ("source", "layout"):
         table = Table(title=f"digitizer by {by} (SNR: median over leads, offset removed; CinC 2024: that "
                             "Challenge's mean SNR, refusals 0 dB)")

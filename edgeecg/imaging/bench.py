@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import cv2
@@ -63,19 +63,34 @@ def random_style(rng: np.random.Generator) -> RenderConfig:
         rhythm_position=str(rng.choice(["bottom", "bottom", "top"])), separators=bool(rng.random() < 0.8))
 
 
-def bench_shot(record: Record, layout: str, severity: str, seed: tuple[int, ...]):
+def foreign_style(rng: np.random.Generator) -> RenderConfig:
+    """A print style from families `random_style` never draws and nothing in the digitizer was tuned on: a
+    dotted or absent 1 mm grid, calibration pulses after the traces or none, lead labels on the trace, and a
+    blank band of up to a third of the page above the chart."""
+    own = random_style(rng)
+    pulse = str(rng.choice(["end", "none", "start"]))
+    return replace(own, paper="a4" if pulse == "end" else own.paper,
+                   grid=own.grid if own.grid != "none" else "red", minor_grid=str(rng.choice(["dots", "none"])),
+                   pulse=pulse, label_position=str(rng.choice(["inside", own.label_position])),
+                   margin_top=float(rng.uniform(30, 65)), rhythm_position="bottom")
+
+
+STYLES = {"own": random_style, "foreign": foreign_style}
+
+
+def bench_shot(record: Record, layout: str, severity: str, seed: tuple[int, ...], style: str = "own"):
     """The bench's page for `seed`: its drawn style, then its capture (severity "none": the page as rendered)."""
     rng = np.random.default_rng(list(seed))
-    style = random_style(rng)
+    style = STYLES[style](rng)
     page, capture_seed = render(record, layout, style), int(rng.integers(2**31))
     return page if severity == "none" else capture(page, severity, seed=capture_seed)
 
 
 def one_image(record: Record, source: str, layout: str, severity: str, seed: tuple[int, ...],
-              detect: bool = True) -> ImageResult:
+              detect: bool = True, style: str = "own") -> ImageResult:
     """One bench image; `seed` fixes its style and capture, so any image can be rebuilt and inspected.
     Severity "none" scores the rendered page itself, as a digital export or another tool's clean image."""
-    shot = bench_shot(record, layout, severity, seed)
+    shot = bench_shot(record, layout, severity, seed, style)
     cfg = DigitizeConfig(layout="auto" if detect else layout, fs=record.fs)
     h, w = shot.image.shape[:2]
     t0 = time.perf_counter()
@@ -112,8 +127,9 @@ BENCH_LAYOUTS: tuple[str, ...] = tuple(name for name in PRINTED if name != "6x2-
 
 def run(sources: dict[str, list[Record]], layouts: tuple[str, ...] = BENCH_LAYOUTS,
         severities: tuple[str, ...] = tuple(SEVERITIES), seed: int = 0, detect: bool = True,
-        progress: bool = True) -> list[ImageResult]:
-    """Each record of each source, printed in each layout (cycled) and captured at each severity."""
+        progress: bool = True, style: str = "own") -> list[ImageResult]:
+    """Each record of each source, printed in each layout (cycled) in a drawn `style` (STYLES) and captured at
+    each severity."""
     from rich.progress import Progress
 
     jobs = []
@@ -126,7 +142,7 @@ def run(sources: dict[str, list[Record]], layouts: tuple[str, ...] = BENCH_LAYOU
     with threadpool_limits(limits=1), Progress(disable=not progress, transient=True) as bar:
         task = bar.add_task("render, capture, digitize", total=len(jobs))
         for j, (rec, source, layout, severity) in enumerate(jobs):
-            results.append(one_image(rec, source, layout, severity, (seed, j), detect))
+            results.append(one_image(rec, source, layout, severity, (seed, j), detect, style))
             bar.advance(task)
     return results
 
@@ -165,7 +181,7 @@ def _median_snr(shot, record: Record, image: np.ndarray) -> tuple[float, str, fl
 
 
 def turned(results: list[ImageResult], sources: dict[str, list[Record]], every: int = 1, seed: int = 0,
-           progress: bool = True) -> list[TurnedResult]:
+           progress: bool = True, style: str = "own") -> list[TurnedResult]:
     """Every `every`-th bench image that read upright, captured in each of LYING's positions and read again."""
     from rich.progress import Progress
 
@@ -177,7 +193,7 @@ def turned(results: list[ImageResult], sources: dict[str, list[Record]], every: 
         task = bar.add_task("the same pages, lying other ways", total=len(chosen) * len(LYING))
         for j, r in chosen:
             rec = by_id[(r.source, r.record_id)]
-            shot = bench_shot(rec, r.layout, r.severity, (seed, j))
+            shot = bench_shot(rec, r.layout, r.severity, (seed, j), style)
             up, _, _ = _median_snr(shot, rec, shot.image)
             for lie, turn in LYING.items():
                 try:

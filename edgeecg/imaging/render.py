@@ -51,12 +51,13 @@ class RenderConfig:
     line_width: float = 0.3        # mm
     trace_colour: tuple[int, int, int] = (0, 0, 0)   # RGB
     font: str = "simplex"
-    label_position: str = "above"  # above or below the baseline, at each cell's start
+    label_position: str = "above"  # above or below the baseline, or inside (on it), at each cell's start
     margin_left: float = 13.5      # mm, left edge to the calibration pulse
     margin_top: float = 22.0       # mm, space for the header
     margin_bottom: float = 8.0     # mm
     rhythm_position: str = "bottom"  # rhythm strips below (usual) or above the grid rows
-    calibration_pulse: bool = True
+    pulse: str = "start"           # calibration pulse at each row's start, at its end (after the traces) or none
+    minor_grid: str = "lines"      # the 1 mm grid as lines, as dots at its crossings, or none (5 mm lines only)
     separators: bool = True
     header: str = ""
 
@@ -72,8 +73,10 @@ class RenderConfig:
                               f"{self.gain}")
         if not 50 <= self.dpi <= 1200:
             raise RenderError(f"dpi must be between 50 and 1200, got {self.dpi}")
-        if self.label_position not in ("above", "below") or self.rhythm_position not in ("bottom", "top"):
-            raise RenderError("label_position is above|below and rhythm_position bottom|top")
+        if self.label_position not in ("above", "below", "inside") or self.rhythm_position not in ("bottom", "top"):
+            raise RenderError("label_position is above|below|inside and rhythm_position bottom|top")
+        if self.pulse not in ("start", "end", "none") or self.minor_grid not in ("lines", "dots", "none"):
+            raise RenderError("pulse is start|end|none and minor_grid lines|dots|none")
 
     @property
     def px_per_mm(self) -> float:
@@ -131,6 +134,8 @@ def _draw_grid(page: np.ndarray, cfg: RenderConfig, x_origin: float, y0: int, y1
     ys_mm = np.arange(0.0, (y1 - y0) / ppm + 1e-6, 1.0)
     thick = max(1, int(round(0.1 * ppm)))
     for major in (False, True):
+        if not major and cfg.minor_grid == "none":
+            continue
         colour = np.array(colours[1 if major else 0], dtype=np.uint8)
         w = thick * (2 if major else 1)
         sel_x = xs_mm[(np.round(xs_mm) % 5 == 0) == major]
@@ -139,6 +144,13 @@ def _draw_grid(page: np.ndarray, cfg: RenderConfig, x_origin: float, y0: int, y1
         rows = (np.round(y0 + sel_y * ppm).astype(int)[:, None] + np.arange(w)).ravel()
         cols = cols[(cols >= 0) & (cols < min(width, x_end))]
         rows = rows[(rows >= y0) & (rows < min(height, y1))]
+        if not major and cfg.minor_grid == "dots":   # every 1 mm crossing, major lines included
+            all_x = (np.round(x_origin + xs_mm * ppm).astype(int)[:, None] + np.arange(w)).ravel()
+            all_y = (np.round(y0 + ys_mm * ppm).astype(int)[:, None] + np.arange(w)).ravel()
+            all_x = all_x[(all_x >= 0) & (all_x < min(width, x_end))]
+            all_y = all_y[(all_y >= y0) & (all_y < min(height, y1))]
+            page[np.ix_(all_y, all_x)] = colour
+            continue
         page[y0:y1, cols] = colour
         page[rows, max(0, int(x_origin + left_mm * ppm)):x_end] = colour
 
@@ -196,11 +208,12 @@ def render(record: Record, layout: Layout | str, config: RenderConfig | None = N
     shown = apply(record.signal[:, :n], lay, fs)
     x_origin = (cfg.margin_left + PULSE_MM) * ppm
     x_end_mm = cfg.margin_left + PULSE_MM + lay.duration * cfg.speed
-    if x_end_mm > page_w_mm - 2:
+    if x_end_mm + (PULSE_MM if cfg.pulse == "end" else 0.0) > page_w_mm - 2:
         raise RenderError(f"{lay.duration:.1f} s at {cfg.speed} mm/s does not fit on {cfg.paper} landscape")
     y0 = int(round(cfg.margin_top * ppm))
     y1 = int(round((page_h_mm - cfg.margin_bottom) * ppm))
-    _draw_grid(page, cfg, x_origin, y0, y1, int(round((x_end_mm + 5) * ppm)))
+    grid_end_mm = x_end_mm + (PULSE_MM if cfg.pulse == "end" else 5.0)
+    _draw_grid(page, cfg, x_origin, y0, y1, int(round(grid_end_mm * ppm)))
 
     rows = list(lay.rows)
     if cfg.rhythm_position == "top":
@@ -215,10 +228,11 @@ def render(record: Record, layout: Layout | str, config: RenderConfig | None = N
     mv = cfg.gain * ppm
     for r, row in enumerate(rows):
         base = y0 + (r + 0.6) * pitch
-        if cfg.calibration_pulse:
-            px0 = x_origin - PULSE_MM * ppm
+        if cfg.pulse != "none":
+            px0 = x_origin - PULSE_MM * ppm if cfg.pulse == "start" else x_end_mm * ppm
             w = 0.2 * cfg.speed * ppm
-            xs = np.array([px0, px0 + 2 * ppm, px0 + 2 * ppm, px0 + 2 * ppm + w, px0 + 2 * ppm + w, x_origin])
+            xs = np.array([px0, px0 + 2 * ppm, px0 + 2 * ppm, px0 + 2 * ppm + w, px0 + 2 * ppm + w,
+                           px0 + PULSE_MM * ppm])
             ys = np.array([base, base, base - mv, base - mv, base, base])
             pen.line(xs, ys)
         for cell, pos in zip(row, paper_starts(row), strict=True):
@@ -233,7 +247,7 @@ def render(record: Record, layout: Layout | str, config: RenderConfig | None = N
             cx0 = x_origin + pos * cfg.speed * ppm
             cx1 = cx0 + (cell.end - cell.start) * cfg.speed * ppm
             boxes.append(CellBox(LEADS[lead], cell.start, cell.end, cx0, cx1, base, r))
-            dy = -4.0 * ppm if cfg.label_position == "above" else 7.0 * ppm
+            dy = {"above": -4.0, "below": 7.0, "inside": 1.2}[cfg.label_position] * ppm
             cv2.putText(page, LEADS[lead], (int(cx0 + 1.5 * ppm), int(base + dy)), font, font_scale, colour,
                         max(1, int(round(line_px)) - 1), cv2.LINE_AA)
             if cfg.separators and pos > 0:

@@ -54,3 +54,19 @@ def test_turned_pages_are_counted_as_read_upright_refused_or_wrong(ecgs, tmp_pat
     path = bench.write(results, tmp_path, {}, turned)
     payload = json.loads(path.read_text())
     assert payload["overall"]["turned"]["all"]["pages"] == 5 and len(payload["turned_images"]) == 5
+
+
+def test_foreign_styles_are_families_the_own_bench_never_draws():
+    rng = np.random.default_rng(0)
+    own = [bench.random_style(rng) for _ in range(200)]
+    foreign = [bench.foreign_style(rng) for _ in range(200)]
+    assert all(s.minor_grid == "lines" and s.pulse == "start" and s.label_position != "inside" for s in own)
+    assert all(s.minor_grid != "lines" for s in foreign)
+    assert {s.pulse for s in foreign} == {"start", "end", "none"} and any(s.label_position == "inside"
+                                                                          for s in foreign)
+    assert min(s.margin_top for s in foreign) >= 30 > max(s.margin_top for s in own)
+
+
+def test_an_unknown_style_is_refused(tmp_path):
+    result = CliRunner().invoke(app, ["bench", "digitize", "--style", "vendor", "--n", "1", "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "unknown style vendor" in result.output

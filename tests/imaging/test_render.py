@@ -58,7 +58,8 @@ def test_grid_colour_is_drawn(ecgs, grid):
 
 
 @pytest.mark.parametrize("bad", [dict(paper="a3"), dict(grid="blue"), dict(speed=30.0), dict(dpi=20.0),
-                                 dict(font="arial"), dict(label_position="left")])
+                                 dict(font="arial"), dict(label_position="left"), dict(pulse="middle"),
+                                 dict(minor_grid="dashed")])
 def test_bad_settings_are_refused(bad):
     with pytest.raises(RenderError):
         RenderConfig(**bad)
@@ -80,3 +81,49 @@ def test_render_speed_is_reasonable(ecgs):
     for i in range(5):
         render(ecgs[i % len(ecgs)], "3x4+II")
     assert (time.perf_counter() - t0) / 5 < 1.0
+
+
+STYLE_OPTIONS = [dict(pulse="end"), dict(pulse="none"), dict(minor_grid="dots"), dict(minor_grid="none"),
+                 dict(label_position="inside"), dict(margin_top=65.0)]
+
+
+@pytest.mark.parametrize("option", STYLE_OPTIONS, ids=lambda o: "-".join(f"{k}={v}" for k, v in o.items()))
+def test_every_print_style_option_keeps_the_truth_exact(ecgs, option):
+    """The page changes, the truth does not: same samples, and every cell where the default puts it (only the
+    top margin moves the rows, by the same shift the truth reports)."""
+    plain = render(ecgs[0], "3x4+II")
+    styled = render(ecgs[0], "3x4+II", RenderConfig(**option))
+    assert not np.array_equal(plain.image, styled.image)
+    assert np.array_equal(np.isnan(plain.truth.signal), np.isnan(styled.truth.signal))
+    assert np.allclose(plain.truth.signal, styled.truth.signal, equal_nan=True)
+    for a, b in zip(plain.truth.cells, styled.truth.cells, strict=True):
+        assert (a.lead, a.start, a.end, a.x0, a.x1) == (b.lead, b.start, b.end, b.x0, b.x1)
+        if "margin_top" not in option:
+            assert a.baseline == b.baseline
+    # the traces' ink lies on the baselines the truth gives
+    dark = styled.image.min(axis=2) < 100
+    for cell in styled.truth.cells:
+        col = int((cell.x0 + cell.x1) / 2)
+        ys = np.flatnonzero(dark[:, col])
+        assert np.min(np.abs(ys - cell.baseline)) < 40
+
+
+def test_the_pulse_is_drawn_where_asked(ecgs):
+    ppm = RenderConfig().px_per_mm
+    for where, inside in (("start", True), ("end", False), ("none", None)):
+        shot = render(ecgs[0], "3x4", RenderConfig(pulse=where, separators=False, grid="none"))
+        first = shot.truth.cells[0]
+        last_x = max(c.x1 for c in shot.truth.cells)
+        dark = shot.image.min(axis=2) < 100
+        band = slice(int(first.baseline - 9 * ppm), int(first.baseline - 2 * ppm))   # the pulse's top, not labels
+        before = dark[band, int(first.x0 - PULSE_MM * ppm):int(first.x0 - 0.5 * ppm)].any()
+        after = dark[band, int(last_x + 0.5 * ppm):int(last_x + PULSE_MM * ppm)].any()
+        assert (before, after) == {True: (True, False), False: (False, True), None: (False, False)}[inside], where
+
+
+def test_a_dotted_minor_grid_marks_only_the_crossings(ecgs):
+    minor = np.array(GRID_COLOURS["red"][0], np.uint8)
+    lines = (render(ecgs[0], "3x4", RenderConfig()).image == minor).all(axis=2).sum()
+    dots = (render(ecgs[0], "3x4", RenderConfig(minor_grid="dots")).image == minor).all(axis=2).sum()
+    none = (render(ecgs[0], "3x4", RenderConfig(minor_grid="none")).image == minor).all(axis=2).sum()
+    assert none == 0 and 0 < dots < lines / 5
