@@ -38,6 +38,7 @@ from edgeecg.imaging.trace import (
     find_rows,
     line_width,
     pen_end,
+    pen_start,
     pen_width,
     pulse_shape,
     remove_rules,
@@ -667,7 +668,7 @@ def _read(page: Page, ink: np.ndarray, grid_img: np.ndarray, sharp: float, cfg: 
         notes[notes.index(scale_notes[-1])] = note
     sec_px = cfg.speed * ppm_x
     if after:
-        x_end = float(np.median([x for _, _, x in after]))
+        x_end = float(np.median([pen_start(ink, r, pen, ppm_x) for r in rows])) + cfg.duration * sec_px
     else:
         x_end = float(np.median([pen_end(ink, r, pen, ppm_x) for r in rows]))
     x0 = x_end - cfg.duration * sec_px

@@ -485,6 +485,15 @@ def fill_gaps(values: np.ndarray, max_gap: int) -> np.ndarray:
     return v
 
 
+def pen_start(ink: np.ndarray, row: RowTrace, pen_px: float, px_per_mm: float) -> float:
+    """Sub-pixel x where the pen started: `pen_end` on the page mirrored. Where the pulses come after the traces,
+    time zero is read here, as the gap between a trace's end and its pulse's rise differs between machines."""
+    w = ink.shape[1]
+    mirrored = RowTrace(row.baseline, row.top, row.bottom, w - 1 - row.x_end, w - 1 - row.x_start,
+                        np.ascontiguousarray(row.y[::-1]), row.ambiguous, np.zeros(0), np.zeros(0))
+    return float(w - 1 - pen_end(np.ascontiguousarray(ink[:, ::-1]), mirrored, pen_px, px_per_mm))
+
+
 def end_pulse(mask: np.ndarray, row: RowTrace, px_per_mm: float) -> tuple[float, float, float] | None:
     """(height, width, x where it rises) of a calibration pulse printed after the trace, at the row's right end.
 

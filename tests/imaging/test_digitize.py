@@ -372,3 +372,23 @@ def test_calibration_pulse_after_the_traces_is_read_as_one(ecgs):
     # (read through the pulse, the end would be 10 mm off)
     end = shot.image.shape[1] - 1 - shot.truth.cells[0].x0
     assert abs(max(c.x1 for c in result.cells) - end) < 3.5 * shot.truth.px_per_mm
+
+
+@pytest.mark.parametrize("lead_in_mm", [2.0, 3.0])
+def test_pulses_after_the_traces_time_the_page_from_where_the_pen_starts(ecgs, lead_in_mm):
+    """Machines leave different gaps between a trace's end and the pulse after it (this renderer 2 mm, its
+    mirrored start pulse 3 mm): time zero is read where the pen starts, which no gap moves."""
+    if lead_in_mm == 2.0:
+        shot = render(ecgs[1], "3x4+II", RenderConfig(pulse="end"))
+        image = shot.image
+        starts = [c.x0 for c in shot.truth.cells]
+    else:
+        shot = render(ecgs[1], "3x4+II", RenderConfig(separators=False))
+        image = np.ascontiguousarray(shot.image[:, ::-1])
+        starts = [image.shape[1] - 1 - c.x1 for c in shot.truth.cells]
+    result = digitize(image, DigitizeConfig(fs=100.0, orientation="as-given"))
+    assert any("after the traces" in note for note in result.quality.notes)
+    ppm = shot.truth.px_per_mm
+    assert abs(min(c.x0 for c in result.cells) - min(starts)) < 0.5 * ppm
+    if lead_in_mm == 2.0:
+        assert _median_snr(shot, result) > 15.0
