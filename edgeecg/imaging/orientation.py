@@ -68,7 +68,9 @@ def _lead_beats(x: np.ndarray, beats: np.ndarray, half: int) -> np.ndarray | Non
 
 
 def limb_laws(sig: np.ndarray) -> float | None:
-    """Mean correlation of both sides of each limb-lead law over the samples where all its leads are shown."""
+    """Mean agreement of both sides of each limb-lead law over the samples where all its leads are shown:
+    1 - SSE / (SS left + SS right), 1 when they are equal, 0 when unrelated, -1 when opposite. Not a correlation:
+    leads that merely look alike (V4 + V6 against V5, on a page read with its columns swapped) score about 0.8."""
     idx = {name: k for k, name in enumerate(LEADS)}
     rs = []
     for left, right, weights in LIMB_RELATIONS:
@@ -77,7 +79,8 @@ def limb_laws(sig: np.ndarray) -> float | None:
         both = np.isfinite(lhs) & np.isfinite(rhs)
         if both.sum() < MIN_SHARED_S * FS or np.std(lhs[both]) == 0 or np.std(rhs[both]) == 0:
             continue
-        rs.append(float(np.corrcoef(lhs[both], rhs[both])[0, 1]))
+        x, y = lhs[both] - lhs[both].mean(), rhs[both] - rhs[both].mean()
+        rs.append(float(1.0 - ((x - y) ** 2).sum() / ((x ** 2).sum() + (y ** 2).sum())))
     return float(np.mean(rs)) if rs else None
 
 
@@ -129,12 +132,15 @@ TURNS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 """How the page may lie in the image, each with the turn that makes it upright (the name says how it lay)."""
 LANDSCAPE = tuple(list(TURNS)[:4])
 PORTRAIT = tuple(list(TURNS)[4:])
-SURE = {"direction": 0.5, "polarity": 0.15, "limb_laws": 0.7}
+SURE = {"direction": 0.5, "polarity": 0.15, "limb_laws": 0.9}
 """A read this clearly upright needs no other reading; no wrong-way read of the tuning pages came this close."""
 MARGIN = 0.8
 """How far a turned reading must lead the next (in `upright_score`) to be taken where none is sure: the smallest
 that turned no tuning page wrongly (40 PTB-XL records, one per layout and style, each in its 4 landscape
 positions)."""
+LAWS_HOLD, LAWS_VETO = 0.85, 0.1
+"""Where a reading keeps the limb-lead laws (agreement >= LAWS_HOLD), those that fall more than LAWS_VETO below it
+are out: physics, where the T wave's side can mislead (an ischaemic ECG with flat T waves and clear P waves)."""
 NOT_AGAINST = {"direction": -0.3, "polarity": 0.1}
 """The image as given is kept, unsure, where it is the best reading and its evidence does not point elsewhere:
 most images are upright, and refusing every upright page whose T waves are small would refuse one in six."""
@@ -209,6 +215,13 @@ def upright(image: np.ndarray, corners: np.ndarray | None, read: Callable[[np.nd
             break
     if not readings:
         raise refusal                      # nothing reads: the reason the image as given has
+    laws = [r.evidence.limb_laws for r in readings if r.evidence.limb_laws is not None]
+    if laws and max(laws) >= LAWS_HOLD:
+        # a reading that breaks the laws another one keeps has its leads in the wrong places, whatever else it shows
+        readings = [r for r in readings if r.evidence.limb_laws is not None
+                    and r.evidence.limb_laws >= max(laws) - LAWS_VETO]
+        if len(readings) == 1:
+            return readings[0] if sure(readings[0].evidence) else replace(readings[0], sure=False)
     ranked = sorted(readings, key=lambda r: -upright_score(r.evidence))
     best = ranked[0]
     lead = upright_score(best.evidence) - (upright_score(ranked[1].evidence) if len(ranked) > 1 else -np.inf)
