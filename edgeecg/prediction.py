@@ -10,11 +10,11 @@ so that a file found in an archive years later still says what it means. Torch-f
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from edgeecg import __version__
+from edgeecg.data.fetch import sha256_file
 from edgeecg.imaging.page import IMAGE_SUFFIXES
 from edgeecg.labels import describe
 from edgeecg.record import Record, RecordError
@@ -141,14 +141,6 @@ def load_record(path: Path, csv_fs: float | None = None) -> Record:
                       f"a .hea record or a .csv of signals")
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def score(runtime, record: Record, cfg: PredictConfig, source: str = "", notice: str = "") -> Prediction:
     """Findings and measurements of a record."""
     from edgeecg.measure import measure
@@ -171,7 +163,7 @@ def predict_file(runtime, path: Path, cfg: PredictConfig, source: str = "", page
     source = source or path.name
     digitized = None
     try:
-        digest = _sha256(path)
+        digest = sha256_file(path)
         if path.suffix.lower() in IMAGE_SUFFIXES:
             from edgeecg.imaging.digitize import digitize
             from edgeecg.imaging.page import load_image
