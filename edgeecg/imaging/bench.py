@@ -194,7 +194,7 @@ def turned(results: list[ImageResult], sources: dict[str, list[Record]], every: 
         for j, r in chosen:
             rec = by_id[(r.source, r.record_id)]
             shot = bench_shot(rec, r.layout, r.severity, (seed, j), style)
-            up, _, _ = _median_snr(shot, rec, shot.image)
+            up = float(np.median(r.snr_db))          # the page upright, as the bench read it
             for lie, turn in LYING.items():
                 try:
                     snr, how, conf = _median_snr(shot, rec, turn(shot.image))

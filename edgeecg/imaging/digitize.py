@@ -526,13 +526,17 @@ def digitize(image: np.ndarray, config: DigitizeConfig | None = None) -> Digitiz
     if cfg.orientation not in ("auto", "as-given"):
         raise DigitizeError(f"orientation {cfg.orientation!r}: use auto or as-given")
     img = check_readable(image)
+    corners = find_page(img)
     if cfg.orientation == "as-given":
-        result = _digitize_as_given(img, cfg)
+        result = _digitize_as_given(img, corners, cfg)
         _check_limb_laws(orientation.evidence(result.record.signal, result.record.fs).limb_laws)
         return result
-    reading = orientation.upright(img, find_page(img), lambda im: _digitize_as_given(im, cfg),
-                                  lambda d: (d.record.signal, d.record.fs, d.quality.pulse_found), DigitizeError,
-                                  UnsureReadError)
+
+    def read(turn: str, turned: np.ndarray) -> Digitized:   # the page's outline, found once for the image as given
+        return _digitize_as_given(turned, corners if turn == "as given" else find_page(turned), cfg)
+
+    reading = orientation.upright(img, corners, read, lambda d: (d.record.signal, d.record.fs, d.quality.pulse_found),
+                                  DigitizeError, UnsureReadError)
     if reading.turn != "as given":
         reading.result.quality.orientation = reading.turn
         reading.result.quality.notes.append(f"the page lay {reading.turn} in the image: read turned upright")
@@ -558,8 +562,7 @@ def _check_limb_laws(agreement: float | None) -> None:
                               "photo flat, in focus and whole, or pass --layout")
 
 
-def _digitize_as_given(img: np.ndarray, cfg: DigitizeConfig) -> Digitized:
-    corners = find_page(img)
+def _digitize_as_given(img: np.ndarray, corners: np.ndarray | None, cfg: DigitizeConfig) -> Digitized:
     result = _read_faint_too(img, corners, cfg)
     clipped = max(r.x_end for r in result.rows) >= result.flat.shape[1] - 3
     if corners is not None and clipped:

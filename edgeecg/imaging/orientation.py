@@ -187,21 +187,21 @@ def _portrait(image: np.ndarray, corners: np.ndarray | None) -> bool:
     return bool(height > width)
 
 
-def upright(image: np.ndarray, corners: np.ndarray | None, read: Callable[[np.ndarray], T],
+def upright(image: np.ndarray, corners: np.ndarray | None, read: Callable[[str, np.ndarray], T],
             features: Callable[[T], tuple[np.ndarray, float, bool]], error: type[Exception],
             unsure: type[Exception]) -> Reading[T]:
     """The page read upright: as it lies if that reading is sure, else every position its shape allows, compared
-    (`features`: a reading's signal, its rate, and whether it found a calibration pulse); `error` (with the
-    reason) where none reads or none leads clearly. A portrait page tries the quarter turns first and falls back
-    to the landscape positions (a page printed in portrait). Where a set's first position is refused, its
-    others are read only if the refusal is `unsure` (rows found, confidence short)."""
+    (`read(turn, turned image)`; `features`: a reading's signal, its rate, and whether it found a calibration
+    pulse); `error` (with the reason) where none reads or none leads clearly. A portrait page tries the quarter
+    turns first and falls back to the landscape positions (a page printed in portrait). Where a set's first
+    position is refused, its others are read only if the refusal is `unsure` (rows found, confidence short)."""
     first, second = (PORTRAIT, LANDSCAPE) if _portrait(image, corners) else (LANDSCAPE, PORTRAIT)
     refusal: Exception | None = None
     readings: list[Reading[T]] = []
     for turns in (first, second):
         for k, turn in enumerate(turns):
             try:
-                result = read(np.ascontiguousarray(TURNS[turn](image)))
+                result = read(turn, np.ascontiguousarray(TURNS[turn](image)))
             except error as err:
                 if k == 0:
                     refusal = err if turn == "as given" or refusal is None else refusal

@@ -377,8 +377,10 @@ def test_a_pulse_after_the_traces_gives_the_scale_of_grid_less_paper(ecgs):
     (read as given: the traces of this mirrored page run backwards, and the laws' check is what refuses it)."""
     bare = render(ecgs[0], "3x4+II", RenderConfig(grid="none", separators=False))
     from edgeecg.imaging.digitize import _digitize_as_given
+    from edgeecg.imaging.page import find_page
 
-    q = _digitize_as_given(np.ascontiguousarray(bare.image[:, ::-1]), DigitizeConfig(fs=100.0)).quality
+    mirrored = np.ascontiguousarray(bare.image[:, ::-1])
+    q = _digitize_as_given(mirrored, find_page(mirrored), DigitizeConfig(fs=100.0)).quality
     notes = q.notes
     assert any("after the traces" in n for n in notes) and any("calibration pulse says" in n for n in notes)
     assert not any("page width" in n for n in notes)   # the pulse's scale replaced the guess, and says so

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from edgeecg.data.synth import SynthConfig, simulate
+from edgeecg.imaging.bench import LYING
 from edgeecg.imaging.digitize import DigitizeConfig, DigitizeError, digitize
 from edgeecg.imaging.orientation import LANDSCAPE, PORTRAIT, TURNS, evidence, sure, upright_score
 from edgeecg.imaging.render import render
@@ -55,11 +56,6 @@ def test_the_turns_cover_every_way_a_page_can_lie() -> None:
     assert len(seen) == 8 and set(LANDSCAPE) | set(PORTRAIT) == set(TURNS)
     assert all(TURNS[t](page).shape == (2, 3) for t in LANDSCAPE) and all(TURNS[t](page).shape == (3, 2)
                                                                          for t in PORTRAIT)
-
-
-# the page as it lies in the image: each is undone by the TURNS entry of the same meaning
-LYING = {"mirrored": lambda a: a[:, ::-1], "upside down": lambda a: a[::-1], "180": lambda a: a[::-1, ::-1],
-         "quarter turn right": lambda a: np.rot90(a, -1), "quarter turn left": lambda a: np.rot90(a, 1)}
 
 
 def _snr(shot, rec: Record, image: np.ndarray) -> float:
