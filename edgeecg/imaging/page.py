@@ -26,8 +26,9 @@ class DigitizeError(ValueError):
 
 
 class UnsureReadError(DigitizeError):
-    """The rows and traces were found but the read fell below the confidence bar (the same page turned another
-    way may clear it: a flipped page's calibration pulses point down and go unrecognised)."""
+    """The rows and traces were found but the read is not trusted: below the confidence bar (the same page turned
+    another way may clear it: a flipped page's calibration pulses point down and go unrecognised), or its limb
+    leads break the laws that bind them."""
 
 
 @dataclass

@@ -485,13 +485,17 @@ def fill_gaps(values: np.ndarray, max_gap: int) -> np.ndarray:
     return v
 
 
+def _mirrored(row: RowTrace, width: int) -> RowTrace:
+    """The row as it lies on the page mirrored left to right, so that right-end readers reuse left-end ones."""
+    return RowTrace(row.baseline, row.top, row.bottom, width - 1 - row.x_end, width - 1 - row.x_start,
+                    np.ascontiguousarray(row.y[::-1]), row.ambiguous, np.zeros(0), np.zeros(0))
+
+
 def pen_start(ink: np.ndarray, row: RowTrace, pen_px: float, px_per_mm: float) -> float:
     """Sub-pixel x where the pen started: `pen_end` on the page mirrored. Where the pulses come after the traces,
     time zero is read here, as the gap between a trace's end and its pulse's rise differs between machines."""
     w = ink.shape[1]
-    mirrored = RowTrace(row.baseline, row.top, row.bottom, w - 1 - row.x_end, w - 1 - row.x_start,
-                        np.ascontiguousarray(row.y[::-1]), row.ambiguous, np.zeros(0), np.zeros(0))
-    return float(w - 1 - pen_end(np.ascontiguousarray(ink[:, ::-1]), mirrored, pen_px, px_per_mm))
+    return float(w - 1 - pen_end(np.ascontiguousarray(ink[:, ::-1]), _mirrored(row, w), pen_px, px_per_mm))
 
 
 def end_pulse(mask: np.ndarray, row: RowTrace, px_per_mm: float) -> tuple[float, float, float] | None:
@@ -501,9 +505,7 @@ def end_pulse(mask: np.ndarray, row: RowTrace, px_per_mm: float) -> tuple[float,
     the signal ends where the pulse rises. Read as the left-end pulse of the page mirrored.
     """
     w = mask.shape[1]
-    mirrored = RowTrace(row.baseline, row.top, row.bottom, w - 1 - row.x_end, w - 1 - row.x_start,
-                        np.ascontiguousarray(row.y[::-1]), row.ambiguous, np.zeros(0), np.zeros(0))
-    found = _pulse(np.ascontiguousarray(mask[:, ::-1]), mirrored, px_per_mm)
+    found = _pulse(np.ascontiguousarray(mask[:, ::-1]), _mirrored(row, w), px_per_mm)
     if found is None:
         return None
     height, width, inner = found
