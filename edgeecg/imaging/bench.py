@@ -81,8 +81,7 @@ STYLES = {"own": random_style, "foreign": foreign_style}
 def bench_shot(record: Record, layout: str, severity: str, seed: tuple[int, ...], style: str = "own"):
     """The bench's page for `seed`: its drawn style, then its capture (severity "none": the page as rendered)."""
     rng = np.random.default_rng(list(seed))
-    style = STYLES[style](rng)
-    page, capture_seed = render(record, layout, style), int(rng.integers(2**31))
+    page, capture_seed = render(record, layout, STYLES[style](rng)), int(rng.integers(2**31))
     return page if severity == "none" else capture(page, severity, seed=capture_seed)
 
 
@@ -283,7 +282,7 @@ def overall(results: list[ImageResult]) -> dict:
 
 def below_5db(results: list[ImageResult]) -> dict:
     """How honest the confidence bar is: of the reads that cleared it, the share whose median SNR is below 5 dB
-    (a read that is mostly wrong), and of those with the layout wrong."""
+    (a read that is mostly wrong), and how many of them have the layout wrong."""
     read = [r for r in results if r.ok]
     poor = [r for r in read if float(np.median(r.snr_db)) < 5.0]
     return {"reads": len(read), "below_5db": len(poor), "share": round(len(poor) / max(len(read), 1), 4),
