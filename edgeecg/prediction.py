@@ -15,7 +15,7 @@ from pathlib import Path
 
 from edgeecg import __version__
 from edgeecg.data.fetch import sha256_file
-from edgeecg.imaging.page import IMAGE_SUFFIXES
+from edgeecg.imaging.page import IMAGE_SUFFIXES, check_orientation
 from edgeecg.labels import describe
 from edgeecg.record import Record, RecordError
 
@@ -36,6 +36,9 @@ class PredictConfig:
     csv_fs: float | None = None          # rate of a CSV without a time column
     out_fs: float = 500.0                # rate the digitizer reads images at
     orientation: str = "auto"            # of images: auto finds which way up the page lies; as-given trusts it
+
+    def __post_init__(self) -> None:
+        check_orientation(self.orientation)
 
     def digitizer(self):
         from edgeecg.imaging.digitize import DigitizeConfig

@@ -202,3 +202,11 @@ def test_a_list_of_files_is_an_archive_and_a_missing_entry_is_a_row(cinc_dir: Pa
                                        (["--ray-address", "auto"], "--ray-address needs --engine ray")])
 def test_engine_options_are_checked(cinc_dir: Path, args: list[str], why: str) -> None:
     assert _refused(runner.invoke(app, ["predict", str(cinc_dir / "E07500"), *args]), why)
+
+
+def test_a_wrong_orientation_is_one_error_before_any_input_is_read(photo: Path) -> None:
+    from edgeecg.imaging.page import DigitizeError
+
+    done = runner.invoke(app, ["predict", str(photo.parent), "--orientation", "sideways"])
+    assert isinstance(done.exception, DigitizeError) and "use auto or as-given" in str(done.exception)
+    assert "refused" not in done.output                    # not a refusal per input

@@ -20,6 +20,7 @@ from edgeecg.imaging.page import (
     DigitizeError,
     Page,
     UnsureReadError,
+    check_orientation,
     check_readable,
     darkness,
     find_page,
@@ -76,6 +77,9 @@ class DigitizeConfig:
     gain: float | None = None
     duration: float = 10.0
     orientation: str = "auto"      # auto: find which way up the page lies (orientation.py); as-given: trust it
+
+    def __post_init__(self) -> None:
+        check_orientation(self.orientation)
 
 
 @dataclass
@@ -523,8 +527,6 @@ def digitize(image: np.ndarray, config: DigitizeConfig | None = None) -> Digitiz
     The page may lie in the image any way round (mirrored, upside down, a quarter turn): it is read upright, or
     refused where the signals cannot tell which way up it is (orientation.py)."""
     cfg = config or DigitizeConfig()
-    if cfg.orientation not in ("auto", "as-given"):
-        raise DigitizeError(f"orientation {cfg.orientation!r}: use auto or as-given")
     img = check_readable(image)
     corners = find_page(img)
     if cfg.orientation == "as-given":

@@ -25,6 +25,16 @@ class DigitizeError(ValueError):
     """An image that cannot be digitized, with the reason and what to try instead."""
 
 
+ORIENTATIONS = ("auto", "as-given")
+"""auto: find which way up the page lies in the image (orientation.py); as-given: trust the image."""
+
+
+def check_orientation(value: str) -> None:
+    """Before any work: a wrong value is one error, not a refusal repeated for every input of an archive."""
+    if value not in ORIENTATIONS:
+        raise DigitizeError(f"orientation {value!r}: use {' or '.join(ORIENTATIONS)}")
+
+
 class UnsureReadError(DigitizeError):
     """The rows and traces were found but the read is not trusted: below the confidence bar (the same page turned
     another way may clear it: a flipped page's calibration pulses point down and go unrecognised), or its limb
