@@ -367,6 +367,7 @@ bench_app.command("device")(cli_deploy.bench_device)
 app.command()(cli_imaging.render)
 app.command()(cli_imaging.digitize)
 bench_app.command("digitize")(cli_imaging.bench_digitize)
+app.command("train-segmenter")(cli_imaging.train_segmenter)
 bench_app.command("serve")(cli_serve.bench_serve)
 
 

@@ -69,6 +69,8 @@ def digitize(
     orientation: Annotated[str, typer.Option(help="auto: find which way up the page lies in the image (mirrored, "
                                                   "upside down, a quarter turn) and read it upright; as-given: "
                                                   "trust the image.")] = "auto",
+    tracer: Annotated[str, typer.Option(help="net: trace the ink the shipped segmenter network marks as trace; "
+                                             "classical: every pixel above the ink threshold.")] = "net",
 ) -> None:
     """Signals from a photo, scan or PDF page: CSV/NPZ/WFDB/DICOM/EDF+/FHIR, a quality report and an overlay PNG."""
     from edgeecg.imaging.digitize import DigitizeConfig
@@ -86,7 +88,7 @@ def digitize(
         from edgeecg.extras import require
 
         require("hospital", "--format dicom/edf")
-    cfg = DigitizeConfig(layout=layout, fs=out_fs, speed=speed, gain=gain, orientation=orientation)
+    cfg = DigitizeConfig(layout=layout, fs=out_fs, speed=speed, gain=gain, orientation=orientation, tracer=tracer)
     result = run(load_image(image, page), cfg)
     q = result.quality
     table = Table(title=f"{image.name}: layout {q.layout}, confidence {q.confidence:.2f}")
@@ -118,15 +120,19 @@ def bench_digitize(
     out: Annotated[Path, typer.Option(help="Folder for bench-digitize.json.")] = Path("runs/bench-digitize"),
     seed: Annotated[int, typer.Option()] = 0,
     style: Annotated[str, typer.Option(help="own: print styles drawn from the families the digitizer was built "
-                                            "on; foreign: families it never saw (dotted or no 1 mm grid, pulses "
+                                            "on; wide: those plus every grid weight and width, 100-400 dpi, "
+                                            "header text, handwriting, stamps and redactions; foreign: families it never saw (dotted or no 1 mm grid, pulses "
                                             "after the traces or none, labels on the trace, a blank top third).")
                      ] = "own",
     turned: Annotated[int, typer.Option(min=0, help="Also read every N-th page mirrored, upside down, turned 180 "
                                                     "degrees and a quarter turn each way (0: not).")] = 0,
+    tracer: Annotated[str, typer.Option(help="net (the shipped trace segmenter) or classical (thresholds).")
+                      ] = "net",
 ) -> None:
     """Render -> capture -> digitize -> SNR per source, layout and severity; layout detection; time; memory;
     with --turned, the same pages lying other ways: read upright, refused, or read wrongly."""
     from edgeecg.imaging import bench
+    from edgeecg.imaging.page import TRACERS
 
     sources = {spec.split(":")[0]: sample_records(spec, n, seed) for spec in (data or ["synth"])}
     severities = tuple(s.strip() for s in severity.split(","))
@@ -136,11 +142,14 @@ def bench_digitize(
                                  f"{', '.join(bench.BENCH_SEVERITIES)}", param_hint="--severity")
     if style not in bench.STYLES:
         raise typer.BadParameter(f"unknown style {style}; choose from {', '.join(bench.STYLES)}", param_hint="--style")
-    results = bench.run(sources, severities=severities, seed=seed, style=style)
+    if tracer not in TRACERS:
+        raise typer.BadParameter(f"unknown tracer {tracer}; choose from {', '.join(TRACERS)}", param_hint="--tracer")
+    results = bench.run(sources, severities=severities, seed=seed, style=style, tracer=tracer)
     memory = _peak_memory(sources, seed)
     render_ms = bench.render_ms(next(iter(sources.values())))
-    turned_results = bench.turned(results, sources, turned, seed, style=style) if turned else []
-    path = bench.write(results, out, {"peak_memory_mb": memory, "render_ms_200dpi": render_ms, "style": style},
+    turned_results = bench.turned(results, sources, turned, seed, style=style, tracer=tracer) if turned else []
+    path = bench.write(results, out, {"peak_memory_mb": memory, "render_ms_200dpi": render_ms, "style": style,
+                                           "tracer": tracer},
                        turned_results)
     for by in ("source", "layout"):
         table = Table(title=f"digitizer by {by} (SNR: median over leads, offset removed; CinC 2024: that "
@@ -200,3 +209,31 @@ def _peak_memory(sources, seed: int) -> float:
 
     record = next(iter(sources.values()))[0]
     return peak_memory_mb(capture(draw(record.fit(10.0), "3x4+II"), "photo", seed=seed).image)
+
+
+def train_segmenter(
+    out: Annotated[Path, typer.Option(help="Folder for the network, its ONNX FP32/INT8 exports and its card.")
+                   ] = Path("runs/segmenter"),
+    pages: Annotated[int, typer.Option(min=4, help="Training pages drawn (about a second each).")] = 400,
+    val_pages: Annotated[int, typer.Option(min=2, help="Held-out pages the exports are scored on.")] = 24,
+    steps: Annotated[int, typer.Option(min=1)] = 3000,
+    batch: Annotated[int, typer.Option(min=1)] = 16,
+    seed: Annotated[int, typer.Option()] = 0,
+) -> None:
+    """Train the trace segmenter on rendered, captured pages; export it to ONNX FP32 and INT8 (needs torch).
+
+    Copy the folder's trace.onnx, trace.int8.onnx and segmenter.json into edgeecg/models/segmenter to ship it."""
+    from edgeecg.extras import require
+
+    require("train", "train-segmenter")
+    from edgeecg.imaging.segment_train import SegmentTrainConfig, train
+
+    card = train(SegmentTrainConfig(pages=pages, val_pages=val_pages, steps=steps, batch=batch, seed=seed), out)
+    table = Table(title=f"trace segmenter ({card['parameters']} parameters, {card['train_seconds']:.0f} s)")
+    for col in ("figure", "value"):
+        table.add_column(col)
+    table.add_row("loss, first 20 steps -> last 50", f"{card['first_loss']:.3f} -> {card['final_loss']:.3f}")
+    for key, value in card["validation"].items():
+        table.add_row(f"held-out {key}", f"{value:.4f}" if isinstance(value, float) else str(value))
+    console.print(table)
+    console.print(f"wrote {out}")

@@ -34,6 +34,8 @@ def predict(
     orientation: Annotated[str, typer.Option(help="auto: find which way up the page lies in the image (mirrored, "
                                                   "upside down, a quarter turn) and read it upright; as-given: "
                                                   "trust the image.")] = "auto",
+    tracer: Annotated[str, typer.Option(help="net: trace the ink the shipped segmenter network marks as trace; "
+                                             "classical: every pixel above the ink threshold.")] = "net",
     workers: Annotated[int | None, typer.Option(min=1, help="Processes for a folder (default 1); with --engine ray, "
                                                              "Ray actors (default: one per CPU, of this machine "
                                                              "or of the cluster).")] = None,
@@ -66,7 +68,7 @@ def predict(
     ray = None
     if engine == "ray":
         ray = archive.RayConfig(ray_address, workers or (0 if ray_address else os.cpu_count() or 1))
-    cfg = PredictConfig(threshold, layout, speed, gain, csv_fs, orientation=orientation)
+    cfg = PredictConfig(threshold, layout, speed, gain, csv_fs, orientation=orientation, tracer=tracer)
     skipped = 0
     progress = Progress(disable=len(items) < 2, console=console)
     task = progress.add_task("predicting", total=len(items))

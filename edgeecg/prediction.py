@@ -36,15 +36,16 @@ class PredictConfig:
     csv_fs: float | None = None          # rate of a CSV without a time column
     out_fs: float = 500.0                # rate the digitizer reads images at
     orientation: str = "auto"            # of images: auto finds which way up the page lies; as-given trusts it
+    tracer: str = "net"                  # of images: the trace segmenter (net) or thresholds only (classical)
 
     def __post_init__(self) -> None:
-        check_orientation(self.orientation)
+        check_orientation(self.orientation, self.tracer)
 
     def digitizer(self):
         from edgeecg.imaging.digitize import DigitizeConfig
 
         return DigitizeConfig(layout=self.layout, fs=self.out_fs, speed=self.speed, gain=self.gain,
-                              orientation=self.orientation)
+                              orientation=self.orientation, tracer=self.tracer)
 
 
 @dataclass

@@ -20,10 +20,10 @@ Target = Literal["x86", "arm", "tensorrt"]
 TARGETS: tuple[str, ...] = ("x86", "arm", "tensorrt")
 
 
-def dense_matmuls(model: onnx.ModelProto) -> list[str]:
-    """Names of MatMul/Gemm nodes whose second input is a weight (an initializer)."""
+def dense_matmuls(model: onnx.ModelProto, op_types: tuple[str, ...] = ("MatMul", "Gemm")) -> list[str]:
+    """Names of `op_types` nodes whose second input is a weight (an initializer)."""
     weights = {i.name for i in model.graph.initializer}
-    return [n.name for n in model.graph.node if n.op_type in ("MatMul", "Gemm") and n.input[1] in weights]
+    return [n.name for n in model.graph.node if n.op_type in op_types and n.input[1] in weights]
 
 
 class _Reader:
@@ -36,8 +36,11 @@ class _Reader:
         return next(self._it, None)
 
 
-def quantize_int8(src: Path, dst: Path, batches: list[dict[str, np.ndarray]], target: Target = "x86") -> list[str]:
-    """Static QDQ INT8 of `src` into `dst`; returns the quantized node names."""
+def quantize_int8(src: Path, dst: Path, batches: list[dict[str, np.ndarray]], target: Target = "x86",
+                  op_types: tuple[str, ...] = ("MatMul", "Gemm"), symbolic_shapes: bool = True) -> list[str]:
+    """Static QDQ INT8 of `src` into `dst`, quantizing the weighted `op_types` nodes (the trace segmenter
+    quantizes its convolutions, and its upsampling defeats symbolic shape inference: `symbolic_shapes`
+    False); returns the quantized node names."""
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
@@ -45,11 +48,11 @@ def quantize_int8(src: Path, dst: Path, batches: list[dict[str, np.ndarray]], ta
         raise ValueError(f"unknown target {target!r}; use one of {', '.join(TARGETS)}")
     with tempfile.TemporaryDirectory() as tmp:
         pre = Path(tmp) / "pre.onnx"
-        quant_pre_process(str(src), str(pre), skip_symbolic_shape=False)
-        nodes = dense_matmuls(onnx.load(str(pre)))
+        quant_pre_process(str(src), str(pre), skip_symbolic_shape=not symbolic_shapes)
+        nodes = dense_matmuls(onnx.load(str(pre)), op_types)
         symmetric = target != "x86"
         quantize_static(
-            str(pre), str(dst), _Reader(batches), quant_format=QuantFormat.QDQ, op_types_to_quantize=["MatMul", "Gemm"],
+            str(pre), str(dst), _Reader(batches), quant_format=QuantFormat.QDQ, op_types_to_quantize=list(op_types),
             nodes_to_quantize=nodes, per_channel=True, reduce_range=False,
             activation_type=QuantType.QInt8 if symmetric else QuantType.QUInt8, weight_type=QuantType.QInt8,
             calibrate_method=CalibrationMethod.MinMax,

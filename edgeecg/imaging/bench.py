@@ -18,6 +18,7 @@ from threadpoolctl import threadpool_limits
 
 from edgeecg.imaging.capture import SEVERITIES, capture
 from edgeecg.imaging.digitize import LOOK_ALIKE, DigitizeConfig, DigitizeError, digitize
+from edgeecg.imaging import marks as page_marks
 from edgeecg.imaging.render import FONTS, GRID_COLOURS, PAPERS, RenderConfig, render
 from edgeecg.imaging.score import score
 from edgeecg.layouts import PRINTED
@@ -75,7 +76,18 @@ def foreign_style(rng: np.random.Generator) -> RenderConfig:
                    margin_top=float(rng.uniform(30, 65)), rhythm_position="bottom")
 
 
-STYLES = {"own": random_style, "foreign": foreign_style}
+def wide_style(rng: np.random.Generator) -> RenderConfig:
+    """The widened print domain the trace segmenter trains on: `random_style` at 100-400 dpi with grids of
+    every weight (dark major lines, dark minor lines, even) and width (1-3 px), and a header block,
+    handwriting, stamps and redactions drawn at random. None of `foreign_style`'s families appears."""
+    own = random_style(rng)
+    marks = tuple(m for m in page_marks.MARKS if rng.random() < 0.4)
+    return replace(own, dpi=float(rng.choice([100, 150, 200, 250, 300, 400])), grid_px=int(rng.integers(0, 4)),
+                   grid_emphasis=str(rng.choice(["major", "major", "minor", "even"])), marks=marks,
+                   marks_seed=int(rng.integers(2**31)))
+
+
+STYLES = {"own": random_style, "wide": wide_style, "foreign": foreign_style}
 
 
 def bench_shot(record: Record, layout: str, severity: str, seed: tuple[int, ...], style: str = "own"):
@@ -86,11 +98,11 @@ def bench_shot(record: Record, layout: str, severity: str, seed: tuple[int, ...]
 
 
 def one_image(record: Record, source: str, layout: str, severity: str, seed: tuple[int, ...],
-              detect: bool = True, style: str = "own") -> ImageResult:
+              detect: bool = True, style: str = "own", tracer: str = "net") -> ImageResult:
     """One bench image; `seed` fixes its style and capture, so any image can be rebuilt and inspected.
     Severity "none" scores the rendered page itself, as a digital export or another tool's clean image."""
     shot = bench_shot(record, layout, severity, seed, style)
-    cfg = DigitizeConfig(layout="auto" if detect else layout, fs=record.fs)
+    cfg = DigitizeConfig(layout="auto" if detect else layout, fs=record.fs, tracer=tracer)
     h, w = shot.image.shape[:2]
     t0 = time.perf_counter()
     try:
@@ -126,7 +138,7 @@ BENCH_LAYOUTS: tuple[str, ...] = tuple(name for name in PRINTED if name != "6x2-
 
 def run(sources: dict[str, list[Record]], layouts: tuple[str, ...] = BENCH_LAYOUTS,
         severities: tuple[str, ...] = tuple(SEVERITIES), seed: int = 0, detect: bool = True,
-        progress: bool = True, style: str = "own") -> list[ImageResult]:
+        progress: bool = True, style: str = "own", tracer: str = "net") -> list[ImageResult]:
     """Each record of each source, printed in each layout (cycled) in a drawn `style` (STYLES) and captured at
     each severity."""
     from rich.progress import Progress
@@ -141,7 +153,7 @@ def run(sources: dict[str, list[Record]], layouts: tuple[str, ...] = BENCH_LAYOU
     with threadpool_limits(limits=1), Progress(disable=not progress, transient=True) as bar:
         task = bar.add_task("render, capture, digitize", total=len(jobs))
         for j, (rec, source, layout, severity) in enumerate(jobs):
-            results.append(one_image(rec, source, layout, severity, (seed, j), detect, style))
+            results.append(one_image(rec, source, layout, severity, (seed, j), detect, style, tracer))
             bar.advance(task)
     return results
 
@@ -173,14 +185,14 @@ class TurnedResult:
         return "upright" if abs(self.snr_db - self.upright_snr_db) <= 1.0 else "wrong"
 
 
-def _median_snr(shot, record: Record, image: np.ndarray) -> tuple[float, str, float]:
-    out = digitize(np.ascontiguousarray(image), DigitizeConfig(fs=record.fs))
+def _median_snr(shot, record: Record, image: np.ndarray, tracer: str) -> tuple[float, str, float]:
+    out = digitize(np.ascontiguousarray(image), DigitizeConfig(fs=record.fs, tracer=tracer))
     snr = float(np.median([s.snr_db for s in score(shot.truth.signal, record.fs, out.record.signal, out.record.fs)]))
     return snr, out.quality.orientation, out.quality.confidence
 
 
 def turned(results: list[ImageResult], sources: dict[str, list[Record]], every: int = 1, seed: int = 0,
-           progress: bool = True, style: str = "own") -> list[TurnedResult]:
+           progress: bool = True, style: str = "own", tracer: str = "net") -> list[TurnedResult]:
     """Every `every`-th bench image that read upright, captured in each of LYING's positions and read again."""
     from rich.progress import Progress
 
@@ -196,7 +208,7 @@ def turned(results: list[ImageResult], sources: dict[str, list[Record]], every: 
             up = float(np.median(r.snr_db))          # the page upright, as the bench read it
             for lie, turn in LYING.items():
                 try:
-                    snr, how, conf = _median_snr(shot, rec, turn(shot.image))
+                    snr, how, conf = _median_snr(shot, rec, turn(shot.image), tracer)
                     out.append(TurnedResult(r.source, r.layout, r.severity, lie, up, snr, how, conf, ""))
                 except DigitizeError as err:
                     out.append(TurnedResult(r.source, r.layout, r.severity, lie, up, None, "", 0.0, str(err)))

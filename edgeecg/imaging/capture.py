@@ -188,4 +188,5 @@ def capture(rendering: Rendering, severity: str | CaptureConfig = "photo",
     if not ok:
         raise CaptureError("JPEG encoding failed")
     img = cv2.cvtColor(cv2.imdecode(buf, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
-    return Rendering(img, replace(rendering.truth, homography=hom))
+    trace = None if rendering.trace is None else cv2.warpPerspective(rendering.trace, hom, out_wh, flags=cv2.INTER_AREA)
+    return Rendering(img, replace(rendering.truth, homography=hom), trace)

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from edgeecg.imaging import grid as gridscale
-from edgeecg.imaging import orientation
+from edgeecg.imaging import orientation, segment
 from edgeecg.imaging.page import (
     DigitizeError,
     Page,
@@ -77,9 +77,10 @@ class DigitizeConfig:
     gain: float | None = None
     duration: float = 10.0
     orientation: str = "auto"      # auto: find which way up the page lies (orientation.py); as-given: trust it
+    tracer: str = "net"            # net: ink where the trace segmenter sees trace; classical: thresholds only
 
     def __post_init__(self) -> None:
-        check_orientation(self.orientation)
+        check_orientation(self.orientation, self.tracer)
 
 
 @dataclass
@@ -111,6 +112,7 @@ class Quality:
     input_px_per_mm_x: float = 0.0   # in the image as given (a photo's perspective makes it a mean over the page)
     input_px_per_mm_y: float = 0.0
     orientation: str = "as given"    # how the page lay in the image (it was read turned upright)
+    tracer: str = "net"
 
     @property
     def input_dpi(self) -> float:
@@ -583,6 +585,9 @@ def _read_faint_too(img: np.ndarray, corners: np.ndarray | None, cfg: DigitizeCo
     blurred page is refused before any of them."""
     page = rectify(img, corners)
     ink, grid_img = darkness(page.rgb)
+    if cfg.tracer == "net":   # reach: 0.4 mm on a page the width of A4, the stroke's soft edges
+        reach = max(1, int(round(0.4 * max(ink.shape) / 297.0)))
+        ink = segment.gate(ink, segment.load().probability(page.rgb), reach)
     sharp = sharpness(cv2.cvtColor(page.rgb, cv2.COLOR_RGB2GRAY))
     if sharp < MIN_SHARPNESS:
         raise DigitizeError(f"image is too blurred to read 1 mm detail (focus measure {sharp:.3f} < "
@@ -761,6 +766,7 @@ def _read(page: Page, ink: np.ndarray, grid_img: np.ndarray, sharp: float, cfg: 
         confidence=round(coverage * image_conf, 3), layout=layout.name, layout_detected=cfg.layout == "auto",
         layout_margin=round(margin, 2), page_found=page.found_page, rotation_deg=round(angle, 2),
         px_per_mm_x=round(ppm_x, 3), px_per_mm_y=round(ppm_y, 3), grid_found=grid_found, gain_mm_per_mv=gain,
+        tracer=cfg.tracer,
         pulse_found=bool(pulses), sharpness=round(sharp, 3), rows=len(rows), leads=leads, notes=notes,
         input_px_per_mm_x=round(ppm_x * page.input_px[0], 3), input_px_per_mm_y=round(ppm_y * page.input_px[1], 3))
     record = Record(signal, cfg.fs, record_id="", meta={"source": "digitized", "layout": layout.name})

@@ -29,10 +29,17 @@ ORIENTATIONS = ("auto", "as-given")
 """auto: find which way up the page lies in the image (orientation.py); as-given: trust the image."""
 
 
-def check_orientation(value: str) -> None:
+TRACERS = ("net", "classical")
+"""net: ink is kept where the trace segmenter (segment.py) sees trace; classical: every pixel above the ink
+threshold, as before the segmenter (faster, and blind to text, stamps and handwriting near the traces)."""
+
+
+def check_orientation(value: str, tracer: str = "net") -> None:
     """Before any work: a wrong value is one error, not a refusal repeated for every input of an archive."""
     if value not in ORIENTATIONS:
         raise DigitizeError(f"orientation {value!r}: use {' or '.join(ORIENTATIONS)}")
+    if tracer not in TRACERS:
+        raise DigitizeError(f"tracer {tracer!r}: use {' or '.join(TRACERS)}")
 
 
 class UnsureReadError(DigitizeError):

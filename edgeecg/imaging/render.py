@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from edgeecg.imaging import marks as page_marks
 from edgeecg.layouts import Layout, apply, get_layout, paper_starts, sample_bounds
 from edgeecg.record import LEADS, Record, lead_index
 
@@ -60,6 +61,10 @@ class RenderConfig:
     minor_grid: str = "lines"      # the 1 mm grid as lines, as dots at its crossings, or none (5 mm lines only)
     separators: bool = True
     header: str = ""
+    grid_px: int = 0               # minor grid line width in px (0: 0.1 mm); major lines twice that
+    grid_emphasis: str = "major"   # which lines print darker: major (usual), minor (the reverse) or even
+    marks: tuple[str, ...] = ()    # non-trace marks drawn under the pen (marks.MARKS)
+    marks_seed: int = 0
 
     def __post_init__(self) -> None:
         if self.paper not in PAPERS:
@@ -77,6 +82,11 @@ class RenderConfig:
             raise RenderError("label_position is above|below|inside and rhythm_position bottom|top")
         if self.pulse not in ("start", "end", "none") or self.minor_grid not in ("lines", "dots", "none"):
             raise RenderError("pulse is start|end|none and minor_grid lines|dots|none")
+        if not 0 <= self.grid_px <= 8 or self.grid_emphasis not in ("major", "minor", "even"):
+            raise RenderError("grid_px is 0-8 and grid_emphasis major|minor|even")
+        unknown = set(self.marks) - set(page_marks.MARKS)
+        if unknown:
+            raise RenderError(f"unknown marks {sorted(unknown)}; choose from {', '.join(page_marks.MARKS)}")
 
     @property
     def px_per_mm(self) -> float:
@@ -112,10 +122,12 @@ class RenderTruth:
 
 @dataclass
 class Rendering:
-    """An RGB page image [H, W, 3] uint8 and its ground truth."""
+    """An RGB page image [H, W, 3] uint8 and its ground truth; `trace` is the pen's coverage [H, W] uint8 (traces,
+    calibration pulses and separator ticks, 255 = fully inked): the per-pixel truth a trace segmenter learns."""
 
     image: np.ndarray
     truth: RenderTruth
+    trace: np.ndarray | None = None
 
 
 def _rgb(colour: tuple[int, int, int]) -> tuple[int, int, int]:
@@ -132,12 +144,14 @@ def _draw_grid(page: np.ndarray, cfg: RenderConfig, x_origin: float, y0: int, y1
     left_mm = -np.floor(x_origin / ppm / 5.0) * 5.0
     xs_mm = np.arange(left_mm, (width - x_origin) / ppm + 1e-6, 1.0)
     ys_mm = np.arange(0.0, (y1 - y0) / ppm + 1e-6, 1.0)
-    thick = max(1, int(round(0.1 * ppm)))
+    thick = cfg.grid_px or max(1, int(round(0.1 * ppm)))
+    if cfg.grid_emphasis != "major":
+        colours = (colours[1], colours[0] if cfg.grid_emphasis == "minor" else colours[1])
     for major in (False, True):
         if not major and cfg.minor_grid == "none":
             continue
         colour = np.array(colours[1 if major else 0], dtype=np.uint8)
-        w = thick * (2 if major else 1)
+        w = thick * (2 if major and cfg.grid_emphasis == "major" else 1)
         sel_x = xs_mm[(np.round(xs_mm) % 5 == 0) == major]
         sel_y = ys_mm[(np.round(ys_mm) % 5 == 0) == major]
         cols = (np.round(x_origin + sel_x * ppm).astype(int)[:, None] + np.arange(w)).ravel()
@@ -180,15 +194,17 @@ class _Pen:
         cv2.polylines(self.alpha, [np.round(pts * 16).astype(np.int32)], False, 255, self.thickness, cv2.LINE_AA,
                       shift=4)
 
-    def lay_on(self, page: np.ndarray, colour: tuple[int, int, int]) -> None:
+    def lay_on(self, page: np.ndarray, colour: tuple[int, int, int]) -> np.ndarray:
+        """Inks the page; returns the coverage at page resolution."""
         h, w = page.shape[:2]
         alpha = cv2.resize(self.alpha, (w, h), interpolation=cv2.INTER_AREA)
         where = cv2.findNonZero(alpha)
         if where is None:
-            return
+            return alpha
         xs, ys = where.reshape(-1, 2).T
         a = alpha[ys, xs].astype(np.float32)[:, None] / 255.0
         page[ys, xs] = np.round(page[ys, xs] * (1 - a) + np.asarray(colour, np.float32) * a).astype(np.uint8)
+        return alpha
 
 
 def render(record: Record, layout: Layout | str, config: RenderConfig | None = None) -> Rendering:
@@ -252,11 +268,12 @@ def render(record: Record, layout: Layout | str, config: RenderConfig | None = N
                         max(1, int(round(line_px)) - 1), cv2.LINE_AA)
             if cfg.separators and pos > 0:
                 pen.line(np.array([cx0, cx0]), np.array([base - 3 * ppm, base + 3 * ppm]))
-    pen.lay_on(page, colour)
+    page_marks.draw(page, cfg.marks, cfg.marks_seed, ppm, cfg.margin_top)
+    coverage = pen.lay_on(page, colour)
     head = cfg.header or (f"{record.record_id or 'record'}   {lay.name}   {cfg.speed:g} mm/s   {cfg.gain:g} mm/mV"
                           f"   {fs:g} Hz")
     cv2.putText(page, head, (int(cfg.margin_left * ppm), int(10 * ppm)), font, font_scale, (0, 0, 0),
                 max(1, int(round(line_px)) - 1), cv2.LINE_AA)
     truth = RenderTruth(shown, fs, lay.name, ppm, cfg.speed, cfg.gain, tuple(boxes))
-    return Rendering(page, truth)
+    return Rendering(page, truth, coverage)
 

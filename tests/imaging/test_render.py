@@ -84,7 +84,9 @@ def test_render_speed_is_reasonable(ecgs):
 
 
 STYLE_OPTIONS = [dict(pulse="end"), dict(pulse="none"), dict(minor_grid="dots"), dict(minor_grid="none"),
-                 dict(label_position="inside"), dict(margin_top=65.0)]
+                 dict(label_position="inside"), dict(margin_top=65.0), dict(grid_px=3), dict(grid_emphasis="minor"),
+                 dict(grid_emphasis="even", grid_px=1), dict(marks=("header", "redaction"), marks_seed=1),
+                 dict(marks=("handwriting", "stamp"), marks_seed=2)]
 
 
 @pytest.mark.parametrize("option", STYLE_OPTIONS, ids=lambda o: "-".join(f"{k}={v}" for k, v in o.items()))
@@ -127,3 +129,29 @@ def test_a_dotted_minor_grid_marks_only_the_crossings(ecgs):
     dots = (render(ecgs[0], "3x4", RenderConfig(minor_grid="dots")).image == minor).all(axis=2).sum()
     none = (render(ecgs[0], "3x4", RenderConfig(minor_grid="none")).image == minor).all(axis=2).sum()
     assert none == 0 and 0 < dots < lines / 5
+
+
+def test_the_pen_coverage_is_the_trace_and_marks_do_not_change_it(ecgs):
+    """The segmenter's truth: the same coverage with or without marks, dark wherever it is full, and covering
+    none of the header text, labels or marks."""
+    plain = render(ecgs[0], "3x4+II")
+    marked = render(ecgs[0], "3x4+II", RenderConfig(marks=("header", "handwriting", "stamp", "redaction")))
+    assert np.array_equal(plain.trace, marked.trace)
+    full = plain.trace == 255
+    assert full.mean() > 0.005 and (plain.image[full].max(axis=1) < 30).all()
+    dark_elsewhere = (marked.image.max(axis=2) < 60) & (marked.trace == 0)
+    assert dark_elsewhere.sum() > 0.2 * full.sum()   # text, labels and marks are dark and not trace
+
+
+def test_grid_emphasis_swaps_which_lines_are_dark(ecgs):
+    minor, major = (np.array(c, np.uint8) for c in GRID_COLOURS["red"])
+    usual = render(ecgs[0], "3x4", RenderConfig()).image
+    reverse = render(ecgs[0], "3x4", RenderConfig(grid_emphasis="minor")).image
+    count = lambda img, c: int((img == c).all(axis=2).sum())  # noqa: E731
+    assert count(usual, minor) > count(usual, major) > 0
+    assert count(reverse, major) > count(reverse, minor) > 0   # the many 1 mm lines now print dark
+
+
+def test_unknown_marks_are_refused():
+    with pytest.raises(RenderError, match="unknown marks"):
+        RenderConfig(marks=("coffee",))

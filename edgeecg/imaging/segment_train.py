@@ -1,0 +1,195 @@
+"""Training and export of the trace segmenter (`edgeecg train-segmenter`; torch).
+
+Pages come from the renderer in the widened print domain (`bench.wide_style`) with the simulator's records,
+captured as a scan, a phone photo or a poor photo, or left as a clean export; photos are flattened with their
+true homography (what `page.rectify` does from the page's outline) or, at random, left on the desk as when no
+outline is found; any of the 8 turns of the page. The target is the pen's coverage at the network's output
+scale. `foreign_style`'s families (dotted or absent 1 mm grid, pulses after the traces or none, labels on
+the trace, deep blank bands) and all real records are held out, so the bench can test on what it never saw.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from edgeecg.imaging.bench import BENCH_LAYOUTS, wide_style
+from edgeecg.imaging.capture import capture
+from edgeecg.imaging.render import render
+from edgeecg.imaging.segment import NET_SIDE, OUTPUT_SCALE, PRECISIONS, Segmenter, net_input
+from edgeecg.imaging.segment_net import TraceNet, TraceNetConfig
+
+SEVERITIES = ("none", "scan", "photo", "photo", "poor-photo")
+COVERED = 0.15
+"""An output pixel is trace when the pen covers this share of it (a 0.2 mm line covers 0.3 of a 0.67 mm pixel)."""
+
+
+@dataclass(frozen=True)
+class SegmentTrainConfig:
+    """A segmenter training run; stored in the model card."""
+
+    pages: int = 320
+    val_pages: int = 24
+    steps: int = 1500
+    batch: int = 12
+    crop: int = 192
+    lr: float = 3e-3
+    seed: int = 0
+    net: TraceNetConfig = TraceNetConfig()
+
+
+def training_page(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(x [3, h, w] float32 network input, target [h / 2, w / 2] float32 in {0, 1}) for one drawn page."""
+    from edgeecg.data.synth import SynthConfig, simulate
+
+    rng = np.random.default_rng([seed, 19])
+    record = simulate(1, SynthConfig(fs=100.0), seed=[seed, 19]).records()[0]
+    page = render(record, str(rng.choice(BENCH_LAYOUTS)), wide_style(rng))
+    severity = str(rng.choice(SEVERITIES))
+    shot = page if severity == "none" else capture(page, severity, seed=int(rng.integers(2**31)))
+    image, trace = shot.image, shot.trace
+    if severity in ("photo", "poor-photo") and rng.random() < 0.8:   # flattened from its outline
+        ph, pw = page.image.shape[:2]
+        inv = np.linalg.inv(shot.truth.homography)
+        image = cv2.warpPerspective(image, inv, (pw, ph), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        trace = page.trace
+    turn = int(rng.integers(8))
+    image, trace = _turned(image, turn), _turned(trace, turn)
+    x, (h, w) = net_input(image)
+    target = cv2.resize(trace, (w // OUTPUT_SCALE, h // OUTPUT_SCALE), interpolation=cv2.INTER_AREA)
+    full = np.zeros((x.shape[2] // OUTPUT_SCALE, x.shape[3] // OUTPUT_SCALE), np.float32)
+    full[: target.shape[0], : target.shape[1]] = target >= COVERED * 255
+    return x[0], full
+
+
+def _turned(img: np.ndarray, k: int) -> np.ndarray:
+    out = np.rot90(img, k % 4)
+    return np.ascontiguousarray(out[:, ::-1] if k >= 4 else out)
+
+
+def make_pages(seeds: range, progress, workers: int = 2) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Drawn in `workers` processes: a page takes about a second to render, capture and flatten."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    task = progress.add_task("drawing pages", total=len(seeds), info="")
+    pages = []
+    with ProcessPoolExecutor(workers) as pool:
+        for page in pool.map(training_page, seeds, chunksize=4):
+            pages.append(page)
+            progress.update(task, advance=1)
+    return pages
+
+
+def _crops(pages: list[tuple[np.ndarray, np.ndarray]], n: int, size: int, rng: np.random.Generator
+           ) -> tuple[torch.Tensor, torch.Tensor]:
+    """n random size x size crops (half of them centred on trace), with their targets."""
+    xs, ys = [], []
+    half = size // OUTPUT_SCALE
+    for _ in range(n):
+        x, y = pages[int(rng.integers(len(pages)))]
+        h, w = y.shape
+        if rng.random() < 0.5 and y.any():
+            r, c = np.argwhere(y)[int(rng.integers(int(y.sum())))]
+            r0, c0 = np.clip(r - half // 2, 0, h - half), np.clip(c - half // 2, 0, w - half)
+        else:
+            r0, c0 = int(rng.integers(h - half + 1)), int(rng.integers(w - half + 1))
+        r0, c0 = int(r0), int(c0)
+        xs.append(x[:, r0 * OUTPUT_SCALE: r0 * OUTPUT_SCALE + size, c0 * OUTPUT_SCALE: c0 * OUTPUT_SCALE + size])
+        ys.append(y[None, r0: r0 + half, c0: c0 + half])
+    return torch.from_numpy(np.stack(xs)), torch.from_numpy(np.stack(ys))
+
+
+def loss_fn(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Binary cross-entropy plus soft Dice: trace is ~3 % of a page, and Dice keeps the thin lines from
+    being traded for the paper's easy majority."""
+    bce = F.binary_cross_entropy_with_logits(logits, target, pos_weight=torch.tensor(3.0))
+    p = torch.sigmoid(logits)
+    dice = 1 - (2 * (p * target).sum() + 1) / (p.sum() + target.sum() + 1)
+    return bce + dice
+
+
+def iou(pred: np.ndarray, target: np.ndarray) -> float:
+    """Intersection over union of two boolean masks."""
+    union = np.logical_or(pred, target).sum()
+    return float(np.logical_and(pred, target).sum() / union) if union else 1.0
+
+
+def train(cfg: SegmentTrainConfig, out: Path, progress_enabled: bool = True) -> dict:
+    """Trains, exports FP32 and INT8 ONNX into `out`, scores both on held-out pages; returns the model card."""
+    from edgeecg.train import _progress
+
+    torch.manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    out.mkdir(parents=True, exist_ok=True)
+    net = TraceNet(cfg.net)
+    opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, cfg.lr, total_steps=cfg.steps, pct_start=0.1)
+    base = 1_000_000 + 10_000 * cfg.seed    # simulator seeds no bench or test draws
+    t0 = time.perf_counter()
+    with _progress(progress_enabled) as progress:
+        pages = make_pages(range(base, base + cfg.pages), progress)
+        val = make_pages(range(base + cfg.pages, base + cfg.pages + cfg.val_pages), progress)
+        task = progress.add_task("training", total=cfg.steps, info="")
+        losses: list[float] = []
+        for step in range(cfg.steps):
+            x, y = _crops(pages, cfg.batch, cfg.crop, rng)
+            loss = loss_fn(net(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            losses.append(loss.item())
+            progress.update(task, advance=1, info=f"loss {np.mean(losses[-50:]):.3f}")
+    train_s = time.perf_counter() - t0
+    net.eval()
+    card = export(net, cfg, out, val)
+    card.update(train_seconds=round(train_s, 1), final_loss=round(float(np.mean(losses[-50:])), 4),
+                first_loss=round(float(np.mean(losses[:20])), 4))
+    (out / "segmenter.json").write_text(json.dumps(card, indent=1))
+    return card
+
+
+def torch_probability(net: TraceNet, x: np.ndarray) -> np.ndarray:
+    with torch.no_grad():
+        return torch.sigmoid(net(torch.from_numpy(x[None]))).numpy()[0, 0]
+
+
+def export(net: TraceNet, cfg: SegmentTrainConfig, out: Path, val: list[tuple[np.ndarray, np.ndarray]]) -> dict:
+    """FP32 ONNX (dynamic page size), INT8 QDQ calibrated on training-style pages; IoU of each against the
+    truth and of INT8 against FP32 on the held-out `val` pages."""
+    from safetensors.torch import save_file
+
+    from edgeecg.quantize import quantize_int8
+
+    save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(out / "trace.safetensors"))
+    fp32, int8 = out / PRECISIONS["fp32"], out / PRECISIONS["int8"]
+    x0 = torch.from_numpy(val[0][0][None])
+    torch.onnx.export(net, x0, str(fp32), input_names=["image"], output_names=["logits"], opset_version=17,
+                      dynamic_axes={"image": {2: "height", 3: "width"}, "logits": {2: "h2", 3: "w2"}}, dynamo=False)
+    calib = [{"image": x[None]} for x, _ in val[:8]]
+    quantize_int8(fp32, int8, calib, op_types=("Conv",), symbolic_shapes=False)
+    seg32, seg8 = Segmenter(fp32), Segmenter(int8)
+    scores: dict[str, list[float]] = {"iou_fp32": [], "iou_int8": [], "iou_int8_vs_fp32": [], "max_abs_torch": []}
+    for x, y in val:
+        p_t = torch_probability(net, x)
+        z32, z8 = seg32.logits(x[None])[0, 0], seg8.logits(x[None])[0, 0]
+        p32, p8 = 1 / (1 + np.exp(-z32)), 1 / (1 + np.exp(-z8))
+        scores["max_abs_torch"].append(float(np.abs(p32 - p_t).max()))
+        scores["iou_fp32"].append(iou(p32 >= 0.5, y > 0))
+        scores["iou_int8"].append(iou(p8 >= 0.5, y > 0))
+        scores["iou_int8_vs_fp32"].append(iou(p8 >= 0.5, p32 >= 0.5))
+    digest = {k: hashlib.sha256((out / name).read_bytes()).hexdigest() for k, name in PRECISIONS.items()}
+    return {"name": "trace-net", "net": asdict(cfg.net), "train": asdict(cfg), "net_side": NET_SIDE,
+            "parameters": sum(p.numel() for p in net.parameters()), "sha256": digest,
+            "trained_on": "edgeecg renderer (bench.wide_style) + capture simulator, simulator records; held out: "
+                          "foreign_style families and all real records",
+            "validation": {k: round(float(np.mean(v) if k != "max_abs_torch" else np.max(v)), 4)
+                           for k, v in scores.items()} | {"pages": len(val)}}
