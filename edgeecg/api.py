@@ -26,7 +26,7 @@ def _runtime(model: str):
 
 
 def digitize(path: str | Path, layout: str = "auto", speed: float = 25.0, gain: float | None = None,
-             out_fs: float = 500.0, page: int = 1, orientation: str = "auto", tracer: str = "net") -> Digitized:
+             out_fs: float = 500.0, page: int = 1, orientation: str = "auto", tracer: str = "classical") -> Digitized:
     """Signals (`.record`, NaN where not printed), quality report (`.quality`) and the flattened page of a photo,
     scan or PDF page."""
     from edgeecg.imaging.digitize import digitize as run
@@ -38,7 +38,7 @@ def digitize(path: str | Path, layout: str = "auto", speed: float = 25.0, gain: 
 
 def predict(source: str | Path | Record, model: str | Path | None = None, threshold: float | None = None,
             layout: str = "auto", speed: float = 25.0, gain: float | None = None, csv_fs: float | None = None,
-            page: int | None = None, orientation: str = "auto", tracer: str = "net") -> Prediction:
+            page: int | None = None, orientation: str = "auto", tracer: str = "classical") -> Prediction:
     """Findings (label names, probabilities, thresholds), heart rate and intervals of one input, with the shipped
     demonstration model unless `model` names an exported .onnx/.engine."""
     from edgeecg.models import NOTICE, default_model

@@ -69,8 +69,9 @@ def digitize(
     orientation: Annotated[str, typer.Option(help="auto: find which way up the page lies in the image (mirrored, "
                                                   "upside down, a quarter turn) and read it upright; as-given: "
                                                   "trust the image.")] = "auto",
-    tracer: Annotated[str, typer.Option(help="net: trace the ink the shipped segmenter network marks as trace; "
-                                             "classical: every pixel above the ink threshold.")] = "net",
+    tracer: Annotated[str, typer.Option(help="classical: every pixel above the ink threshold; net: only the ink "
+                                             "the shipped segmenter network marks as trace (opt-in: on the bench "
+                                             "it does not yet beat classical).")] = "classical",
 ) -> None:
     """Signals from a photo, scan or PDF page: CSV/NPZ/WFDB/DICOM/EDF+/FHIR, a quality report and an overlay PNG."""
     from edgeecg.imaging.digitize import DigitizeConfig
@@ -126,8 +127,8 @@ def bench_digitize(
                      ] = "own",
     turned: Annotated[int, typer.Option(min=0, help="Also read every N-th page mirrored, upside down, turned 180 "
                                                     "degrees and a quarter turn each way (0: not).")] = 0,
-    tracer: Annotated[str, typer.Option(help="net (the shipped trace segmenter) or classical (thresholds).")
-                      ] = "net",
+    tracer: Annotated[str, typer.Option(help="classical (thresholds) or net (the shipped trace segmenter too).")
+                      ] = "classical",
 ) -> None:
     """Render -> capture -> digitize -> SNR per source, layout and severity; layout detection; time; memory;
     with --turned, the same pages lying other ways: read upright, refused, or read wrongly."""

@@ -34,8 +34,9 @@ def predict(
     orientation: Annotated[str, typer.Option(help="auto: find which way up the page lies in the image (mirrored, "
                                                   "upside down, a quarter turn) and read it upright; as-given: "
                                                   "trust the image.")] = "auto",
-    tracer: Annotated[str, typer.Option(help="net: trace the ink the shipped segmenter network marks as trace; "
-                                             "classical: every pixel above the ink threshold.")] = "net",
+    tracer: Annotated[str, typer.Option(help="classical: every pixel above the ink threshold; net: only the ink "
+                                             "the shipped segmenter network marks as trace (opt-in: on the bench "
+                                             "it does not yet beat classical).")] = "classical",
     workers: Annotated[int | None, typer.Option(min=1, help="Processes for a folder (default 1); with --engine ray, "
                                                              "Ray actors (default: one per CPU, of this machine "
                                                              "or of the cluster).")] = None,

@@ -36,7 +36,7 @@ class PredictConfig:
     csv_fs: float | None = None          # rate of a CSV without a time column
     out_fs: float = 500.0                # rate the digitizer reads images at
     orientation: str = "auto"            # of images: auto finds which way up the page lies; as-given trusts it
-    tracer: str = "net"                  # of images: the trace segmenter (net) or thresholds only (classical)
+    tracer: str = "classical"            # of images: thresholds (classical) or the trace segmenter too (net)
 
     def __post_init__(self) -> None:
         check_orientation(self.orientation, self.tracer)

@@ -37,10 +37,12 @@ class _Reader:
 
 
 def quantize_int8(src: Path, dst: Path, batches: list[dict[str, np.ndarray]], target: Target = "x86",
-                  op_types: tuple[str, ...] = ("MatMul", "Gemm"), symbolic_shapes: bool = True) -> list[str]:
-    """Static QDQ INT8 of `src` into `dst`, quantizing the weighted `op_types` nodes (the trace segmenter
-    quantizes its convolutions, and its upsampling defeats symbolic shape inference: `symbolic_shapes`
-    False); returns the quantized node names."""
+                  op_types: tuple[str, ...] = ("MatMul", "Gemm"), symbolic_shapes: bool = True,
+                  keep_float: tuple[str, ...] = (), percentile: bool = False) -> list[str]:
+    """Static QDQ INT8 of `src` into `dst`, quantizing the weighted `op_types` nodes except those whose names
+    start with a `keep_float` prefix; returns the quantized node names. The trace segmenter quantizes its
+    convolutions but its last decoder block, calibrates by percentile (MinMax lets one bright page stretch a
+    range), and its upsampling defeats symbolic shape inference (`symbolic_shapes` False)."""
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
@@ -49,13 +51,13 @@ def quantize_int8(src: Path, dst: Path, batches: list[dict[str, np.ndarray]], ta
     with tempfile.TemporaryDirectory() as tmp:
         pre = Path(tmp) / "pre.onnx"
         quant_pre_process(str(src), str(pre), skip_symbolic_shape=not symbolic_shapes)
-        nodes = dense_matmuls(onnx.load(str(pre)), op_types)
+        nodes = [n for n in dense_matmuls(onnx.load(str(pre)), op_types) if not n.startswith(keep_float)]
         symmetric = target != "x86"
         quantize_static(
             str(pre), str(dst), _Reader(batches), quant_format=QuantFormat.QDQ, op_types_to_quantize=list(op_types),
             nodes_to_quantize=nodes, per_channel=True, reduce_range=False,
             activation_type=QuantType.QInt8 if symmetric else QuantType.QUInt8, weight_type=QuantType.QInt8,
-            calibrate_method=CalibrationMethod.MinMax,
+            calibrate_method=CalibrationMethod.Percentile if percentile else CalibrationMethod.MinMax,
             extra_options={"ActivationSymmetric": symmetric, "WeightSymmetric": True},
         )
     model = onnx.load(str(dst))

@@ -98,7 +98,7 @@ def bench_shot(record: Record, layout: str, severity: str, seed: tuple[int, ...]
 
 
 def one_image(record: Record, source: str, layout: str, severity: str, seed: tuple[int, ...],
-              detect: bool = True, style: str = "own", tracer: str = "net") -> ImageResult:
+              detect: bool = True, style: str = "own", tracer: str = "classical") -> ImageResult:
     """One bench image; `seed` fixes its style and capture, so any image can be rebuilt and inspected.
     Severity "none" scores the rendered page itself, as a digital export or another tool's clean image."""
     shot = bench_shot(record, layout, severity, seed, style)
@@ -138,7 +138,7 @@ BENCH_LAYOUTS: tuple[str, ...] = tuple(name for name in PRINTED if name != "6x2-
 
 def run(sources: dict[str, list[Record]], layouts: tuple[str, ...] = BENCH_LAYOUTS,
         severities: tuple[str, ...] = tuple(SEVERITIES), seed: int = 0, detect: bool = True,
-        progress: bool = True, style: str = "own", tracer: str = "net") -> list[ImageResult]:
+        progress: bool = True, style: str = "own", tracer: str = "classical") -> list[ImageResult]:
     """Each record of each source, printed in each layout (cycled) in a drawn `style` (STYLES) and captured at
     each severity."""
     from rich.progress import Progress
@@ -192,7 +192,7 @@ def _median_snr(shot, record: Record, image: np.ndarray, tracer: str) -> tuple[f
 
 
 def turned(results: list[ImageResult], sources: dict[str, list[Record]], every: int = 1, seed: int = 0,
-           progress: bool = True, style: str = "own", tracer: str = "net") -> list[TurnedResult]:
+           progress: bool = True, style: str = "own", tracer: str = "classical") -> list[TurnedResult]:
     """Every `every`-th bench image that read upright, captured in each of LYING's positions and read again."""
     from rich.progress import Progress
 

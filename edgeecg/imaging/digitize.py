@@ -77,7 +77,7 @@ class DigitizeConfig:
     gain: float | None = None
     duration: float = 10.0
     orientation: str = "auto"      # auto: find which way up the page lies (orientation.py); as-given: trust it
-    tracer: str = "net"            # net: ink where the trace segmenter sees trace; classical: thresholds only
+    tracer: str = "classical"      # classical: thresholds; net: ink only where the trace segmenter sees trace
 
     def __post_init__(self) -> None:
         check_orientation(self.orientation, self.tracer)
@@ -112,7 +112,7 @@ class Quality:
     input_px_per_mm_x: float = 0.0   # in the image as given (a photo's perspective makes it a mean over the page)
     input_px_per_mm_y: float = 0.0
     orientation: str = "as given"    # how the page lay in the image (it was read turned upright)
-    tracer: str = "net"
+    tracer: str = "classical"
 
     @property
     def input_dpi(self) -> float:
@@ -161,6 +161,13 @@ def _ink_mask(ink: np.ndarray, level: float = 1.0, floor: float = 0.0) -> np.nda
     """uint8 mask (255 = trace ink) at the image's own Otsu level times `level`, or above the grid's `floor`;
     redone after every resampling of `ink`."""
     return (ink > max(level * ink_threshold(ink), floor)).astype(np.uint8) * 255
+
+
+def _within(mask: np.ndarray, trace_area: np.ndarray | None) -> np.ndarray:
+    """The ink mask where the segmenter sees trace (all of it without one)."""
+    if trace_area is None:
+        return mask
+    return cv2.bitwise_and(mask, cv2.threshold(trace_area, 127, 255, cv2.THRESH_BINARY)[1])
 
 
 def _above_grid(ink: np.ndarray, mask: np.ndarray, level: float, floor: float) -> tuple[float, np.ndarray]:
@@ -585,26 +592,29 @@ def _read_faint_too(img: np.ndarray, corners: np.ndarray | None, cfg: DigitizeCo
     blurred page is refused before any of them."""
     page = rectify(img, corners)
     ink, grid_img = darkness(page.rgb)
-    if cfg.tracer == "net":   # reach: 0.4 mm on a page the width of A4, the stroke's soft edges
+    trace_area = None
+    if cfg.tracer == "net":   # reach: 0.4 mm on a page the width of A4
         reach = max(1, int(round(0.4 * max(ink.shape) / 297.0)))
-        ink = segment.gate(ink, segment.load().probability(page.rgb), reach)
+        trace_area = segment.near_trace(segment.load().probability(page.rgb), reach)
     sharp = sharpness(cv2.cvtColor(page.rgb, cv2.COLOR_RGB2GRAY))
     if sharp < MIN_SHARPNESS:
         raise DigitizeError(f"image is too blurred to read 1 mm detail (focus measure {sharp:.3f} < "
                             f"{MIN_SHARPNESS}); retake the photo in focus and without motion")
     try:
-        return _read(page, ink, grid_img, sharp, cfg)
+        return _read(page, ink, grid_img, sharp, cfg, trace_area)
     except DigitizeError as first:
         for level in FAINT_LEVELS:
             try:
-                return _read(page, ink, grid_img, sharp, cfg, level)
+                return _read(page, ink, grid_img, sharp, cfg, trace_area, level)
             except DigitizeError:
                 continue
         raise first from None
 
 
 def _read(page: Page, ink: np.ndarray, grid_img: np.ndarray, sharp: float, cfg: DigitizeConfig,
-          level: float = 1.0) -> Digitized:
+          trace_area: np.ndarray | None, level: float = 1.0) -> Digitized:
+    """One reading at `level` of the image's ink threshold; with `trace_area` (where the segmenter sees trace),
+    the ink mask is cut to it after the thresholds and the grid's level are found on the whole page, as without it."""
     notes: list[str] = [] if level == 1.0 else [f"faint traces: read at {level:.0%} of the image's own ink level"]
     mask = _ink_mask(ink, level)
     # ECG traces and labels cover a few per cent of a page (uniform noise: 14 %), unless a crisp grid passed
@@ -614,6 +624,7 @@ def _read(page: Page, ink: np.ndarray, grid_img: np.ndarray, sharp: float, cfg: 
     if dark > 0.13:
         raise DigitizeError(f"the image does not look like a printed ECG: dark marks cover {dark:.0%} of it (a "
                             f"page of traces has a few per cent); photograph the ECG page itself")
+    mask = _within(mask, trace_area)
     # a page flattened from its outline is square to within a degree or so; a wide search there only finds
     # the grid's own diagonals (lattice points line up at atan(1/11) = 5.2 degrees too)
     angle = skew_angle(cv2.add(grid_img // 2, mask // 2), max_deg=1.5 if page.found_page else 5.0)
@@ -621,8 +632,10 @@ def _read(page: Page, ink: np.ndarray, grid_img: np.ndarray, sharp: float, cfg: 
     if abs(angle) >= 0.02:
         ink, rotation = rotate(ink, angle)
         grid_img, _ = rotate(grid_img, angle)
+        trace_area = None if trace_area is None else rotate(trace_area, angle)[0]
         mask = _ink_mask(ink, level, floor)
         floor, mask = _above_grid(ink, mask, level, floor)  # squared now: the lines run along pixel rows
+        mask = _within(mask, trace_area)
     near = None
     if page.found_page:  # a flattened photo keeps some perspective: even out the grid pitch before measuring it
         even_pitch = gridscale.uniform_maps(grid_img, _near_ink(mask), ink.shape[1] / 297.0)
@@ -631,7 +644,8 @@ def _read(page: Page, ink: np.ndarray, grid_img: np.ndarray, sharp: float, cfg: 
             if maps is not None:
                 ink, grid_img = _remap_all(maps, ink, grid_img)
                 remaps.append(maps)
-                mask = _ink_mask(ink, level, floor)
+                trace_area = None if trace_area is None else cv2.remap(trace_area, *maps, cv2.INTER_NEAREST)
+                mask = _within(_ink_mask(ink, level, floor), trace_area)
     ppm_x, ppm_y, grid_found, scale_notes = _scale(ink.shape[1], grid_img, mask, page.found_page, near)
     notes += scale_notes
     ppm = (ppm_x + ppm_y) / 2

@@ -5,6 +5,9 @@ network that has seen the page around a pixel can. The shipped network (`edgeecg
 the renderer and capture simulator, which give pixel-exact truth) reads the page at about 3 px/mm and gives a
 trace probability at half that; the digitizer keeps the ink only where the network sees trace, and its
 sub-pixel tracing then works on the page's own darkness as before. ONNX Runtime only: no torch.
+
+Opt-in (`--tracer net`): on the bench this 12k-parameter network does not yet read better than thresholds
+(README, "Trace segmenter"), so the classical tracer stays the default.
 """
 
 from __future__ import annotations
@@ -103,8 +106,8 @@ def info(folder: Path = DEFAULT_DIR) -> SegmenterInfo:
     return SegmenterInfo(card["name"], card["sha256"]["int8"], card["trained_on"], card["validation"]["iou_int8"])
 
 
-def gate(ink: np.ndarray, probability: np.ndarray, reach_px: int) -> np.ndarray:
-    """`ink` kept only within `reach_px` of pixels the network calls trace (p >= 0.5); the rest is paper.
-    The reach keeps the stroke's anti-aliased edges, which the sub-pixel tracer reads."""
-    near = cv2.dilate((probability >= 128).astype(np.uint8), np.ones((2 * reach_px + 1,) * 2, np.uint8))
-    return cv2.multiply(ink, near)
+def near_trace(probability: np.ndarray, reach_px: int) -> np.ndarray:
+    """uint8 mask (255 = within `reach_px` of a pixel the network calls trace, p >= 0.5): the digitizer's ink
+    mask is cut to it. The reach keeps the stroke's soft edges, which the network's coarser scale blurs."""
+    sure = (probability >= 128).astype(np.uint8) * 255
+    return cv2.dilate(sure, np.ones((2 * reach_px + 1,) * 2, np.uint8))

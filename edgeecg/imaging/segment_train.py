@@ -28,6 +28,10 @@ from edgeecg.imaging.segment import NET_SIDE, OUTPUT_SCALE, PRECISIONS, Segmente
 from edgeecg.imaging.segment_net import TraceNet, TraceNetConfig
 
 SEVERITIES = ("none", "scan", "photo", "photo", "poor-photo")
+KEEP_FLOAT = ("/u1", "/head")
+"""Left in float by INT8: quantizing the last decoder block alone took the INT8 mask's IoU with FP32's from 0.95
+to 0.88 on held-out pages (each block's sensitivity measured in turn); the rest costs under 0.01."""
+CALIBRATION_SIDE = 512
 COVERED = 0.15
 """An output pixel is trace when the pen covers this share of it (a 0.2 mm line covers 0.3 of a 0.67 mm pixel)."""
 
@@ -174,14 +178,16 @@ def export(net: TraceNet, cfg: SegmentTrainConfig, out: Path, val: list[tuple[np
     x0 = torch.from_numpy(val[0][0][None])
     torch.onnx.export(net, x0, str(fp32), input_names=["image"], output_names=["logits"], opset_version=17,
                       dynamic_axes={"image": {2: "height", 3: "width"}, "logits": {2: "h2", 3: "w2"}}, dynamo=False)
-    calib = [{"image": x[None]} for x, _ in val[:8]]
-    quantize_int8(fp32, int8, calib, op_types=("Conv",), symbolic_shapes=False)
+    # percentile calibration histograms need one shape: the same corner of each page
+    calib = [{"image": np.ascontiguousarray(x[None, :, :CALIBRATION_SIDE, :CALIBRATION_SIDE])} for x, _ in val[:8]]
+    quantize_int8(fp32, int8, calib, op_types=("Conv",), symbolic_shapes=False, keep_float=KEEP_FLOAT,
+                  percentile=True)
     seg32, seg8 = Segmenter(fp32), Segmenter(int8)
     scores: dict[str, list[float]] = {"iou_fp32": [], "iou_int8": [], "iou_int8_vs_fp32": [], "max_abs_torch": []}
     for x, y in val:
         p_t = torch_probability(net, x)
         z32, z8 = seg32.logits(x[None])[0, 0], seg8.logits(x[None])[0, 0]
-        p32, p8 = 1 / (1 + np.exp(-z32)), 1 / (1 + np.exp(-z8))
+        p32, p8 = (1 / (1 + np.exp(-np.clip(z, -30, 30))) for z in (z32, z8))
         scores["max_abs_torch"].append(float(np.abs(p32 - p_t).max()))
         scores["iou_fp32"].append(iou(p32 >= 0.5, y > 0))
         scores["iou_int8"].append(iou(p8 >= 0.5, y > 0))
