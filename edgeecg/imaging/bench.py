@@ -16,9 +16,9 @@ import cv2
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from edgeecg.imaging import marks as page_marks
 from edgeecg.imaging.capture import SEVERITIES, capture
 from edgeecg.imaging.digitize import LOOK_ALIKE, DigitizeConfig, DigitizeError, digitize
-from edgeecg.imaging import marks as page_marks
 from edgeecg.imaging.render import FONTS, GRID_COLOURS, PAPERS, RenderConfig, render
 from edgeecg.imaging.score import score
 from edgeecg.layouts import PRINTED

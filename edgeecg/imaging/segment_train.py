@@ -143,7 +143,7 @@ def train(cfg: SegmentTrainConfig, out: Path, progress_enabled: bool = True) -> 
         val = make_pages(range(base + cfg.pages, base + cfg.pages + cfg.val_pages), progress)
         task = progress.add_task("training", total=cfg.steps, info="")
         losses: list[float] = []
-        for step in range(cfg.steps):
+        for _ in range(cfg.steps):
             x, y = _crops(pages, cfg.batch, cfg.crop, rng)
             loss = loss_fn(net(x), y)
             opt.zero_grad()
