@@ -164,10 +164,8 @@ def _ink_mask(ink: np.ndarray, level: float = 1.0, floor: float = 0.0) -> np.nda
 
 
 def _within(mask: np.ndarray, trace_area: np.ndarray | None) -> np.ndarray:
-    """The ink mask where the segmenter sees trace (all of it without one)."""
-    if trace_area is None:
-        return mask
-    return cv2.bitwise_and(mask, cv2.threshold(trace_area, 127, 255, cv2.THRESH_BINARY)[1])
+    """The ink mask where the segmenter sees trace (all of it without one); `trace_area` is 0 or 255."""
+    return mask if trace_area is None else cv2.bitwise_and(mask, trace_area)
 
 
 def _above_grid(ink: np.ndarray, mask: np.ndarray, level: float, floor: float) -> tuple[float, np.ndarray]:
@@ -632,7 +630,8 @@ def _read(page: Page, ink: np.ndarray, grid_img: np.ndarray, sharp: float, cfg: 
     if abs(angle) >= 0.02:
         ink, rotation = rotate(ink, angle)
         grid_img, _ = rotate(grid_img, angle)
-        trace_area = None if trace_area is None else rotate(trace_area, angle)[0]
+        if trace_area is not None:   # rotation interpolates: back to 0 or 255
+            trace_area = cv2.threshold(rotate(trace_area, angle)[0], 127, 255, cv2.THRESH_BINARY)[1]
         mask = _ink_mask(ink, level, floor)
         floor, mask = _above_grid(ink, mask, level, floor)  # squared now: the lines run along pixel rows
         mask = _within(mask, trace_area)

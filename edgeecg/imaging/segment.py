@@ -12,8 +12,6 @@ Opt-in (`--tracer net`): on the bench this 12k-parameter network does not yet re
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -53,16 +51,6 @@ def net_input(rgb: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
     return np.ascontiguousarray(x.transpose(2, 0, 1)[None]), (size[1], size[0])
 
 
-@dataclass(frozen=True)
-class SegmenterInfo:
-    """What the shipped network is and how it was made (from its JSON card)."""
-
-    name: str
-    sha256: str
-    trained_on: str
-    validation_iou: float
-
-
 class Segmenter:
     """One ONNX Runtime session over a trace network; `probability` maps a page to trace probability."""
 
@@ -99,11 +87,6 @@ def load(precision: str = "int8", folder: Path = DEFAULT_DIR) -> Segmenter:
     if precision not in PRECISIONS:
         raise SegmenterError(f"unknown segmenter precision {precision!r}; use one of {', '.join(PRECISIONS)}")
     return Segmenter(folder / PRECISIONS[precision])
-
-
-def info(folder: Path = DEFAULT_DIR) -> SegmenterInfo:
-    card = json.loads((folder / "segmenter.json").read_text())
-    return SegmenterInfo(card["name"], card["sha256"]["int8"], card["trained_on"], card["validation"]["iou_int8"])
 
 
 def near_trace(probability: np.ndarray, reach_px: int) -> np.ndarray:

@@ -67,11 +67,18 @@ def training_page(seed: int) -> tuple[np.ndarray, np.ndarray]:
         trace = page.trace
     turn = int(rng.integers(8))
     image, trace = _turned(image, turn), _turned(trace, turn)
-    x, (h, w) = net_input(image)
-    target = cv2.resize(trace, (w // OUTPUT_SCALE, h // OUTPUT_SCALE), interpolation=cv2.INTER_AREA)
+    x, hw = net_input(image)
     full = np.zeros((x.shape[2] // OUTPUT_SCALE, x.shape[3] // OUTPUT_SCALE), np.float32)
-    full[: target.shape[0], : target.shape[1]] = target >= COVERED * 255
+    covered = target(trace, hw)
+    full[: covered.shape[0], : covered.shape[1]] = covered
     return x[0], full
+
+
+def target(trace: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
+    """bool [h / 2, w / 2]: the output pixels the pen covers by COVERED or more, for a page that `net_input`
+    read at size `hw` (before padding)."""
+    h, w = hw
+    return cv2.resize(trace, (w // OUTPUT_SCALE, h // OUTPUT_SCALE), interpolation=cv2.INTER_AREA) >= COVERED * 255
 
 
 def _turned(img: np.ndarray, k: int) -> np.ndarray:

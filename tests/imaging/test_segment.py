@@ -22,6 +22,7 @@ from edgeecg.imaging.segment_train import (  # noqa: E402
     export,
     iou,
     loss_fn,
+    target,
     torch_probability,
     training_page,
 )
@@ -97,14 +98,6 @@ def held_out(ecgs):
     return out
 
 
-def _truth(page, x_hw):
-    import cv2
-
-    h, w = x_hw
-    small = cv2.resize(page.trace, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
-    return small >= 0.15 * 255
-
-
 def test_shipped_int8_masks_match_fp32(held_out):
     fp32, int8 = segment.load("fp32"), segment.load("int8")
     for page in held_out:
@@ -118,7 +111,7 @@ def test_shipped_segmenter_finds_the_trace_and_not_the_rest(held_out):
     for page in held_out:
         x, hw = segment.net_input(page.image)
         pred = segment.load("int8").logits(x)[0, 0, : hw[0] // 2, : hw[1] // 2] >= 0
-        assert iou(pred, _truth(page, hw)) >= 0.6
+        assert iou(pred, target(page.trace, hw)) >= 0.6
 
 
 def test_the_network_keeps_the_trace_and_drops_some_of_the_rest(ecgs):
