@@ -20,11 +20,11 @@ from rich.table import Table
 from edgeecg.checkpoint import META
 from edgeecg.evaluate import Evaluation, plot_png, print_table, save_json
 from edgeecg.evaluation_run import evaluate_checkpoints
-from edgeecg.layouts import LAYOUTS
+from edgeecg.layouts import PRINTED as MODEL_LAYOUTS
 from edgeecg.train import TrainConfig, train
 
 FULL = "12x1"
-PRINTED = tuple(name for name in LAYOUTS if name != FULL)
+PRINTED = tuple(name for name in MODEL_LAYOUTS if name != FULL)
 
 
 def claims(evaluations: list[Evaluation]) -> list[tuple[str, float, str, bool]]:

@@ -21,10 +21,11 @@ from pathlib import Path
 import numpy as np
 
 from edgeecg.devices import DeviceProfile
-from edgeecg.layouts import CONDITIONS, LAYOUTS, condition_masks, masked
+from edgeecg.layouts import CONDITIONS, condition_masks, masked
+from edgeecg.layouts import PRINTED as MODEL_LAYOUTS
 from edgeecg.record import RecordError
 
-PRINTED = tuple(name for name in LAYOUTS if name != "12x1")
+PRINTED = tuple(name for name in MODEL_LAYOUTS if name != "12x1")
 
 
 @dataclass

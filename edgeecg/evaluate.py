@@ -1,6 +1,6 @@
 """Per-layout evaluation: macro AUROC with bootstrap intervals, per-class AUROC, macro F1, AF AUROC.
 
-Every printed layout in `layouts.LAYOUTS`, the random layout mix and random per-lead blackouts are applied to
+Every printed layout in `layouts.PRINTED`, the random layout mix and random per-lead blackouts are applied to
 the same held-out records with fixed seeds, so models (and precisions) are compared on identical inputs.
 F1 uses per-class thresholds chosen on the validation set under the same condition.
 """

@@ -27,11 +27,28 @@ class LayoutError(ValueError):
 
 @dataclass(frozen=True)
 class Cell:
-    """One printed trace: `lead` shown from `start` to `end` seconds (end excluded)."""
+    """One printed trace: `lead` shown from `start` to `end` seconds (end excluded); `inverted`: printed upside
+    down (Cabrera prints -aVR), so the paper shows minus the lead."""
 
     lead: str
     start: float
     end: float
+    inverted: bool = False
+
+    @property
+    def label(self) -> str:
+        """The lead as printed beside the trace."""
+        return f"-{self.lead}" if self.inverted else self.lead
+
+    @property
+    def sign(self) -> float:
+        return -1.0 if self.inverted else 1.0
+
+
+def cell(printed: str, start: float, end: float) -> Cell:
+    """A cell from the lead as printed: "-aVR" is aVR inverted."""
+    name = printed.strip()
+    return Cell(name[1:], start, end, True) if name.startswith("-") else Cell(name, start, end)
 
 
 @dataclass(frozen=True)
@@ -58,7 +75,7 @@ class Layout:
     @property
     def rows(self) -> tuple[tuple[Cell, ...], ...]:
         """Every printed row, rhythm strips included, as cells."""
-        strips = tuple((Cell(lead, 0.0, self.duration),) for lead in self.rhythm)
+        strips = tuple((cell(lead, 0.0, self.duration),) for lead in self.rhythm)
         return self.grid + strips
 
     @property
@@ -89,7 +106,7 @@ def _columns(name: str, columns: list[list[str]], starts: list[float], rhythm: t
     ends = starts[1:] + [duration]
     n_rows = max(len(c) for c in columns)
     grid = tuple(
-        tuple(Cell(col[r], s, e) for col, s, e in zip(columns, starts, ends, strict=True) if r < len(col))
+        tuple(cell(col[r], s, e) for col, s, e in zip(columns, starts, ends, strict=True) if r < len(col))
         for r in range(n_rows)
     )
     return Layout(name, grid, rhythm, duration, description)
@@ -101,8 +118,11 @@ _3X4 = [["I", "II", "III"], ["aVR", "aVL", "aVF"], ["V1", "V2", "V3"], ["V4", "V
 _QUARTERS = [0.0, 2.5, 5.0, 7.5]
 
 
-def _single_column(name: str, description: str) -> Layout:
-    return Layout(name, tuple((Cell(lead, 0.0, 10.0),) for lead in LEADS), (), 10.0, description)
+def _single_column(name: str, description: str, leads: tuple[str, ...] = LEADS) -> Layout:
+    return Layout(name, tuple((cell(lead, 0.0, 10.0),) for lead in leads), (), 10.0, description)
+
+
+_CABRERA = ["aVL", "I", "-aVR", "II", "aVF", "III"]
 
 
 _BUILTIN = (
@@ -120,8 +140,22 @@ _BUILTIN = (
     _single_column("12x1", "every lead for the full 10 s"),
 )
 
-LAYOUTS: dict[str, Layout] = {layout.name: layout for layout in _BUILTIN}
-PRINTED: tuple[str, ...] = tuple(LAYOUTS)
+_VENDOR = (
+    _columns("3x4+V1", _3X4, _QUARTERS, ("V1",), "3x4 with a 10 s V1 rhythm strip"),
+    _columns("3x4+V5", _3X4, _QUARTERS, ("V5",), "3x4 with a 10 s V5 rhythm strip"),
+    _columns("6x2-cabrera", [_CABRERA, _CHEST], [0.0, 5.0],
+             description="6x2 with the limb leads in Cabrera order (aVL, I, -aVR, II, aVF, III), as Nordic and some "
+                         "European machines print"),
+    _single_column("12x1-cabrera", "every lead for 10 s, limb leads in Cabrera order (aVL, I, -aVR, II, aVF, III)",
+                   (*_CABRERA, *_CHEST)),
+)
+
+LAYOUTS: dict[str, Layout] = {layout.name: layout for layout in _BUILTIN + _VENDOR}
+PRINTED: tuple[str, ...] = tuple(layout.name for layout in _BUILTIN)
+"""The layouts the model trains on (the random mix) and is benched and gated per: PatchECG's own set."""
+VENDOR: tuple[str, ...] = tuple(layout.name for layout in _VENDOR)
+"""Other machines' prints the digitizer also reads: other rhythm strips, Cabrera lead order. Their masks are
+PRINTED's with another lead full or rows in another order, which masked training covers."""
 
 
 def register(layout: Layout) -> None:
@@ -152,7 +186,7 @@ def load_toml(path: str | Path) -> Layout:
 
         name = "ward-7"
         rhythm = ["II"]
-        [[row]]
+        [[row]]   # a lead printed upside down (Cabrera's -aVR) is written "-aVR"
         cells = [{lead = "I", start = 0.0, end = 2.5}, {lead = "aVR", start = 2.5, end = 5.0}]
 
     or printed columns with their start times (default: equal widths)::
@@ -184,7 +218,7 @@ def load_toml(path: str | Path) -> Layout:
         if "row" not in data:
             raise LayoutError(f"layout file {path} needs either `columns` or [[row]] tables")
         grid = tuple(
-            tuple(Cell(str(c["lead"]), float(c["start"]), float(c["end"])) for c in row["cells"])
+            tuple(cell(str(c["lead"]), float(c["start"]), float(c["end"])) for c in row["cells"])
             for row in data["row"]
         )
         return Layout(name, grid, rhythm, duration, description)
@@ -303,7 +337,7 @@ def masked(signals: np.ndarray, masks: np.ndarray | None) -> np.ndarray:
 
 
 BLACKOUT = "blackout"
-CONDITIONS: tuple[str, ...] = (*LAYOUTS, RANDOM, BLACKOUT)   # what evaluation and calibration cover
+CONDITIONS: tuple[str, ...] = (*PRINTED, RANDOM, BLACKOUT)   # what evaluation and calibration cover
 
 
 def condition_masks(condition: str, n: int, fs: float, n_samples: int, seed: int) -> np.ndarray:

@@ -11,12 +11,12 @@ from typer.testing import CliRunner
 
 from edgeecg.cli import app
 from edgeecg.evaluate import BLACKOUT, CONDITIONS, condition_masks, evaluate_probs
-from edgeecg.layouts import LAYOUTS, RANDOM, observed_mask
+from edgeecg.layouts import PRINTED, RANDOM, observed_mask
 from edgeecg.metrics import best_thresholds, bootstrap_macro_auroc, macro_auroc, macro_f1, per_class_auroc
 
 
 def test_conditions_cover_every_layout_the_mix_and_blackouts() -> None:
-    assert set(CONDITIONS) == {*LAYOUTS, RANDOM, BLACKOUT}
+    assert set(CONDITIONS) == {*PRINTED, RANDOM, BLACKOUT}
 
 
 def test_condition_masks_are_fixed_by_seed_and_match_layouts() -> None:

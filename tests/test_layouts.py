@@ -32,7 +32,7 @@ def test_3x4_shows_each_lead_only_in_its_column(fs):
 
 @pytest.mark.parametrize("fs", [100.0, 500.0])
 @pytest.mark.parametrize("name,strips", [("3x4+II", ["II"]), ("3x4+II+V1", ["II", "V1"]),
-                                         ("3x4+3", ["II", "V1", "V5"])])
+                                         ("3x4+3", ["II", "V1", "V5"]), ("3x4+V1", ["V1"]), ("3x4+V5", ["V5"])])
 def test_rhythm_strips_add_full_leads_to_3x4(name, strips, fs):
     shown = _shown_seconds(name, fs)
     for lead, (a, b) in COLUMNS_3X4.items():
@@ -55,6 +55,24 @@ def test_2x6_limb_leads_first_half_chest_second(name, fs):
 def test_6x2_sync_shows_everything_in_the_first_five_seconds(fs):
     mask = lay.observed_mask("6x2-sync", fs, int(10 * fs))
     assert mask[:, : int(5 * fs)].all() and not mask[:, int(5 * fs):].any()
+
+
+@pytest.mark.parametrize(("cabrera", "plain"), [("6x2-cabrera", "6x2"), ("12x1-cabrera", "12x1")])
+def test_cabrera_prints_the_limb_leads_in_their_circle_with_avr_inverted(cabrera, plain):
+    layout = lay.LAYOUTS[cabrera]
+    limb = [row[0] for row in layout.grid[:6]]
+    assert [c.label for c in limb] == ["aVL", "I", "-aVR", "II", "aVF", "III"]
+    assert [c.sign for c in limb] == [1.0, 1.0, -1.0, 1.0, 1.0, 1.0] and limb[2].lead == "aVR"
+    # the same samples as the PTB-XL order, only elsewhere on the paper: the model needs nothing new
+    np.testing.assert_array_equal(lay.observed_mask(cabrera, 100, 1000), lay.observed_mask(plain, 100, 1000))
+
+
+def test_other_vendors_layouts_are_read_but_not_in_the_models_mix():
+    assert set(lay.VENDOR) <= set(lay.LAYOUTS) and not set(lay.VENDOR) & set(lay.PRINTED)
+    drawn = lay.layout_masks([lay.RANDOM] * 200, 100, 1000, np.random.default_rng(0))
+    printed = [lay.observed_mask(name, 100, 1000) for name in lay.PRINTED]
+    assert all(any(np.array_equal(m, p) for p in printed) for m in drawn)
+    assert not any(np.array_equal(lay.observed_mask("3x4+V1", 100, 1000), p) for p in printed)
 
 
 def test_12x1_shows_everything_and_the_grid_cells_are_consistent():
@@ -141,6 +159,10 @@ def test_layout_from_toml_columns_and_rows(tmp_path):
     rows.write_text('name = "odd"\n[[row]]\ncells = [{lead = "V1", start = 1.0, end = 3.0}]\n')
     mask = lay.observed_mask(lay.get_layout(str(rows)), 100, 1000)
     assert mask.sum() == 200 and mask[6, 100:300].all()
+    inverted = tmp_path / "inverted.toml"
+    inverted.write_text('name = "inv"\nrhythm = ["-aVR"]\ncolumns = [["I","II","III"],["-aVR","aVL","aVF"]]\n')
+    strip, = lay.load_toml(inverted).rows[-1]
+    assert (strip.lead, strip.inverted, strip.label) == ("aVR", True, "-aVR")
     lay.register(layout)
     assert lay.get_layout("ward") is layout
     del lay.LAYOUTS["ward"]
@@ -150,6 +172,7 @@ def test_layout_from_toml_columns_and_rows(tmp_path):
     ('name = "x"\n[[row]]\ncells = [{lead = "MLII", start = 0.0, end = 2.0}]\n', "unknown lead name"),
     ('name = "x"\n[[row]]\ncells = [{lead = "I", start = 3.0, end = 2.0}]\n', "start < end"),
     ('name = "x"\n', "needs either"),
+    ('name = "x"\n[[row]]\ncells = [{lead = "-V7", start = 0.0, end = 2.0}]\n', "unknown lead name"),
     ('name = "x"\ncolumns = [["I"], ["II"]]\nstarts = [0.0]\n', "2 columns but 1 starts"),
     ("name = \n", "not valid TOML"),
 ])

@@ -8,6 +8,7 @@ samples at their true time, NaN elsewhere. numpy + OpenCV only.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from itertools import permutations
 
@@ -133,6 +134,7 @@ class PlacedCell:
     x0: float
     x1: float
     baseline: float
+    inverted: bool = False
 
 
 @dataclass
@@ -216,9 +218,13 @@ def _boundary_evidence(mask: np.ndarray, row: RowTrace, x: float, ppm: float) ->
     return 1.0 if extent >= 4.0 and both and flat else 0.0
 
 
+Order = tuple[tuple[Cell, ...], ...]
+
+
 def _match_layout(mask: np.ndarray, rows: list[RowTrace], x0: float, sec_px: float, ppm: float
-                  ) -> tuple[Layout, tuple[tuple[Cell, ...], ...], float, list[str]]:
-    """The registered layout (and row order) whose cell boundaries best explain the page; its margin."""
+                  ) -> list[tuple[float, Layout, Order]]:
+    """(score, layout, row order) of every registered layout that prints as many rows, best first: how well its
+    cell boundaries (and the repeats of its rhythm strips) explain the page."""
     candidates = []
     for layout in LAYOUTS.values():
         if layout.name in LOOK_ALIKE:
@@ -241,10 +247,54 @@ def _match_layout(mask: np.ndarray, rows: list[RowTrace], x0: float, sec_px: flo
     scores = [sc + 3.0 * _duplicate_agreement(rows, order, x0, sec_px, ppm)
               for sc, (_, order) in zip(scores, candidates, strict=True)]
     ranked = np.argsort(-np.asarray(scores), kind="stable")  # ties: the first registered wins
-    best = int(ranked[0])
-    margin = scores[best] - scores[int(ranked[1])] if len(ranked) > 1 else float(len(rows))
-    layout, order = candidates[best]
+    return [(scores[i], *candidates[i]) for i in ranked]
+
+
+TWIN_SCORE = 0.5
+"""Candidates within this score of the best are read every way when they print alike but for their leads."""
+COPY_TIE = 0.05
+"""Rhythm strip hypotheses whose copies are this close to the most exact one are told apart by the laws next."""
+TWIN_LAWS = 0.15
+"""How much better a twin lead order must obey the limb-lead laws to replace the one registered first (PTB-XL's
+order): a true order agrees 0.5-0.95 on the bench, the wrong one of a Cabrera pair about 0 or below."""
+
+
+def _timing(order: Order) -> tuple:
+    return tuple(tuple((c.start, c.end) for c in row) for row in order)
+
+
+def _choose_layout(ranked: list[tuple[float, Layout, Order]], exactness: Callable[[Order], float | None],
+                   assemble: Callable[[Order], np.ndarray], fs: float) -> tuple[Layout, Order, float, list[str]]:
+    """The best-scoring layout, or a twin of it (same cells at the same times, other leads in them): first the
+    rhythm strips whose copies match their grid cells most exactly (II against V1 or V5), then the lead order
+    whose read obeys Einthoven's and Goldberger's laws clearly better (Cabrera against PTB-XL order); the
+    margin to the next layout that prints differently."""
+    best_score, layout, order = ranked[0]
+    twins = [(layout, order)] + [(lay, o) for sc, lay, o in ranked[1:]
+                                 if best_score - sc < TWIN_SCORE and _timing(o) == _timing(order)]
     notes = []
+    if len(twins) > 1:
+        exact = [exactness(o) for _, o in twins]
+        known = [e for e in exact if e is not None]
+        if known:
+            pool = [t for t, e in zip(twins, exact, strict=True) if e is not None and e >= max(known) - COPY_TIE]
+            if pool[0] is not twins[0]:
+                notes.append(f"rhythm strips from their copies: {pool[0][0].name} matches its cells "
+                             f"{max(known):.2f}, {layout.name} {exact[0] if exact[0] is not None else 0:.2f}")
+        else:
+            pool = twins
+        agree = [orientation.limb_agreement(assemble(o), fs) for _, o in pool]
+        agree = [-np.inf if a is None else a for a in agree]
+        k = int(np.argmax(agree))
+        if agree[k] < agree[0] + TWIN_LAWS:
+            k = 0
+        elif k > 0:
+            notes.append(f"lead order from the limb-lead laws: {pool[k][0].name} agrees {agree[k]:.2f}, "
+                         f"{pool[0][0].name} {agree[0]:.2f}")
+        layout, order = pool[k]
+    twin_names = {lay.name for lay, _ in twins}
+    others = [sc for sc, lay, _ in ranked if lay.name not in twin_names]
+    margin = best_score - others[0] if others else float(len(order))
     if layout.name == "2x6":
         notes.append("2x6, 6x2 and 6x2-sync print alike; pass --layout 6x2-sync if both columns show 0-5 s")
     return layout, order, margin, notes
@@ -257,8 +307,26 @@ def _row_height(row: RowTrace, x: np.ndarray) -> np.ndarray:
     return np.interp(x, np.flatnonzero(ok), row.y[ok])
 
 
-def _duplicate_agreement(rows: list[RowTrace], order: tuple[tuple[Cell, ...], ...], x0: float, sec_px: float,
-                         ppm: float) -> float:
+def _copies(rows: list[RowTrace], order: Order, x0: float, sec_px: float, ppm: float
+            ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Every lead printed twice at the same time under `order` (a rhythm strip and its grid cell): the heights of
+    one copy [t] and of the other [shifts, t], shifted by up to half a millimetre, as the page shows them (an
+    inverted copy turned back)."""
+    placed = [(cell, row, pos) for row, cells in zip(rows, order, strict=True)
+              for cell, pos in zip(cells, paper_starts(cells), strict=True)]
+    shifts = np.arange(-int(0.5 * ppm), int(0.5 * ppm) + 1, dtype=np.float64)
+    for i, (ca, ra, pa) in enumerate(placed):
+        for cb, rb, pb in placed[i + 1:]:
+            t0, t1 = max(ca.start, cb.start), min(ca.end, cb.end)
+            if ca.lead != cb.lead or t1 - t0 < 0.5 or ra is rb:
+                continue
+            t = np.linspace(t0 + 0.05, t1 - 0.05, 200)
+            ya = _row_height(ra, x0 + (pa + t - ca.start) * sec_px)
+            yb = _row_height(rb, (x0 + (pb + t - cb.start) * sec_px)[None, :] + shifts[:, None])
+            yield ca.sign * cb.sign * (ya - ya.mean()), yb - yb.mean(axis=1, keepdims=True)
+
+
+def _duplicate_agreement(rows: list[RowTrace], order: Order, x0: float, sec_px: float, ppm: float) -> float:
     """Sum over leads printed twice at the same time (a rhythm strip and its grid cell) of (r - 0.9) / 0.08,
     clipped to [-0.75, 1], r at the best shift of one copy within half a millimetre.
 
@@ -270,24 +338,23 @@ def _duplicate_agreement(rows: list[RowTrace], order: tuple[tuple[Cell, ...], ..
     true pair's sharp QRS much of its r; and a poorly read copy disagrees too, so disagreement counts less
     than agreement.
     """
-    placed = [(cell, row, pos) for row, cells in zip(rows, order, strict=True)
-              for cell, pos in zip(cells, paper_starts(cells), strict=True)]
-    shifts = np.arange(-int(0.5 * ppm), int(0.5 * ppm) + 1, dtype=np.float64)
     total = 0.0
-    for i, (ca, ra, pa) in enumerate(placed):
-        for cb, rb, pb in placed[i + 1:]:
-            t0, t1 = max(ca.start, cb.start), min(ca.end, cb.end)
-            if ca.lead != cb.lead or t1 - t0 < 0.5 or ra is rb:
-                continue
-            t = np.linspace(t0 + 0.05, t1 - 0.05, 200)
-            ya = _row_height(ra, x0 + (pa + t - ca.start) * sec_px)
-            yb = _row_height(rb, (x0 + (pb + t - cb.start) * sec_px)[None, :] + shifts[:, None])  # [shifts, t]
-            a, b = ya - ya.mean(), yb - yb.mean(axis=1, keepdims=True)
-            norm = np.sqrt((a ** 2).sum() * (b ** 2).sum(axis=1))
-            if np.all(norm > 0):
-                r = float(((b @ a) / norm).max())
-                total += float(np.clip((r - 0.9) / 0.08, -0.75, 1.0))
+    for a, b in _copies(rows, order, x0, sec_px, ppm):
+        norm = np.sqrt((a ** 2).sum() * (b ** 2).sum(axis=1))
+        if np.all(norm > 0):
+            r = float(((b @ a) / norm).max())
+            total += float(np.clip((r - 0.9) / 0.08, -0.75, 1.0))
     return total
+
+
+def _copy_exactness(rows: list[RowTrace], order: Order, x0: float, sec_px: float, ppm: float) -> float | None:
+    """Mean over the leads printed twice of 1 - SSE / (SSa + SSb) at the best shift: 1 for a true copy, lower
+    for another lead however well it correlates (it differs in amplitude); None where nothing is printed twice.
+    Tells a II strip from a V5 strip where both correlate past the agreement's clip."""
+    exact = [float(1.0 - (((b - a) ** 2).sum(axis=1) / ((a ** 2).sum() + (b ** 2).sum(axis=1))).min())
+             for a, b in _copies(rows, order, x0, sec_px, ppm)]
+    exact = [e for e in exact if np.isfinite(e)]
+    return float(np.mean(exact)) if exact else None
 
 
 def _refine_origin(ink: np.ndarray, rows: list[RowTrace], order: tuple[tuple[Cell, ...], ...], x0: float,
@@ -515,6 +582,34 @@ def _snap_apexes(vals: np.ndarray, x: np.ndarray, px: np.ndarray, py: np.ndarray
         vals[k] = min(vals[k], ext) if up[k - 1] else max(vals[k], ext)
 
 
+def _fill_row_gaps(rows: list[RowTrace], ppm: float) -> None:
+    """Bridges short breaks in every row's trace (under 2 mm: a label or tick crossing it), once, before reading."""
+    for row in rows:
+        row.y = fill_gaps(row.y, int(2.0 * ppm))
+
+
+def _assemble(rows: list[RowTrace], order: Order, x0: float, sec_px: float, mv_px: float, fs: float, n: int,
+              lw: float, ppm_y: float) -> tuple[np.ndarray, list[PlacedCell]]:
+    """The [12, n] signal (NaN where not printed) the rows give when they print `order`, and its placed cells."""
+    signal = np.full((len(LEADS), n), np.nan, np.float32)
+    placed: list[PlacedCell] = []
+    for r_idx, (row, cells) in enumerate(zip(rows, order, strict=True)):
+        for cell, pos in zip(cells, paper_starts(cells), strict=True):
+            xa, xb = x0 + pos * sec_px, x0 + (pos + cell.end - cell.start) * sec_px
+            placed.append(PlacedCell(LEADS[lead_index(cell.lead)], cell.start, cell.end, r_idx, xa, xb,
+                                     _cell_baseline(row, xa, xb, ppm_y), cell.inverted))
+    # A rhythm strip and a grid cell can show the same lead at the same time: the longest trace is written
+    # first and the others only fill what it lacks, so a lead is one piece with one isoelectric level.
+    for pc in sorted(placed, key=lambda c: c.start - c.end):
+        cell = Cell(pc.lead, pc.start, pc.end, pc.inverted)
+        k, vals = _cell_values(rows[pc.row], cell, pc.x0, sec_px, mv_px, fs, pc.baseline, max(1.5, lw))
+        keep = (k >= 0) & (k < n)
+        lead = lead_index(pc.lead)
+        current = signal[lead, k[keep]]
+        signal[lead, k[keep]] = np.where(np.isnan(current), cell.sign * vals[keep], current)
+    return signal, placed
+
+
 def _cell_baseline(row: RowTrace, x_a: float, x_b: float, ppm: float) -> float:
     """The isoelectric line of one cell: the most common traced height (ECGs rest there between waves)."""
     seg = row.y[max(0, int(x_a)): max(0, int(x_b))]
@@ -551,8 +646,9 @@ def digitize(image: np.ndarray, config: DigitizeConfig | None = None) -> Digitiz
         reading.result.quality.notes.append(f"the page lay {reading.turn} in the image: read turned upright")
     if not reading.sure:
         e = reading.evidence
+        how = "as given" if reading.turn == "as given" else "as the limb-lead laws say"
         reading.result.quality.notes.append(f"which way up the page lies is not certain (time direction "
-                                            f"{e.direction:+.2f}, QRS polarity {e.polarity:+.2f}): read as given")
+                                            f"{e.direction:+.2f}, QRS polarity {e.polarity:+.2f}): read {how}")
     _check_limb_laws(reading.evidence.limb_laws)
     return reading.result
 
@@ -728,34 +824,29 @@ def _read(page: Page, ink: np.ndarray, grid_img: np.ndarray, sharp: float, cfg: 
             notes.append("no calibration pulse found: assumed 10 mm/mV")
     mv_px = gain * ppm_y
 
+    clipped = x_end >= ink.shape[1] - 3 - lw or bool(after)
+    n = int(round(cfg.duration * cfg.fs))
     if cfg.layout == "auto":
-        layout, order, margin, layout_notes = _match_layout(clean, rows, x0, sec_px, ppm_x)
+        ranked = _match_layout(clean, rows, x0, sec_px, ppm_x)
+        # a twin's read needs the origin its own order implies; twins share their cells' times, so one suffices
+        x0, sec_px = _refine_origin(ink, rows, ranked[0][2], x0, sec_px, ppm_x, fit_scale=not grid_found,
+                                    clipped=clipped)
+        _fill_row_gaps(rows, ppm_x)
+
+        def assemble(order: Order) -> np.ndarray:
+            return _assemble(rows, order, x0, sec_px, mv_px, cfg.fs, n, lw, ppm_y)[0]
+
+        def exactness(order: Order) -> float | None:
+            return _copy_exactness(rows, order, x0, sec_px, ppm_x)
+
+        layout, order, margin, layout_notes = _choose_layout(ranked, exactness, assemble, cfg.fs)
         notes += layout_notes
     else:
         layout, order = _given_layout(cfg.layout, len(rows))
         margin = float("nan")
-    x0, sec_px = _refine_origin(ink, rows, order, x0, sec_px, ppm_x, fit_scale=not grid_found,
-                                clipped=x_end >= ink.shape[1] - 3 - lw or bool(after))
-
-    n = int(round(cfg.duration * cfg.fs))
-    signal = np.full((len(LEADS), n), np.nan, np.float32)
-    placed: list[PlacedCell] = []
-    max_gap = int(2.0 * ppm_x)
-    for r_idx, (row, cells) in enumerate(zip(rows, order, strict=True)):
-        row.y = fill_gaps(row.y, max_gap)
-        for cell, pos in zip(cells, paper_starts(cells), strict=True):
-            xa, xb = x0 + pos * sec_px, x0 + (pos + cell.end - cell.start) * sec_px
-            placed.append(PlacedCell(LEADS[lead_index(cell.lead)], cell.start, cell.end, r_idx, xa, xb,
-                                     _cell_baseline(row, xa, xb, ppm_y)))
-    # A rhythm strip and a grid cell can show the same lead at the same time: the longest trace is written
-    # first and the others only fill what it lacks, so a lead is one piece with one isoelectric level.
-    for pc in sorted(placed, key=lambda c: c.start - c.end):
-        cell = Cell(pc.lead, pc.start, pc.end)
-        k, vals = _cell_values(rows[pc.row], cell, pc.x0, sec_px, mv_px, cfg.fs, pc.baseline, max(1.5, lw))
-        keep = (k >= 0) & (k < n)
-        lead = lead_index(pc.lead)
-        current = signal[lead, k[keep]]
-        signal[lead, k[keep]] = np.where(np.isnan(current), vals[keep], current)
+        x0, sec_px = _refine_origin(ink, rows, order, x0, sec_px, ppm_x, fit_scale=not grid_found, clipped=clipped)
+        _fill_row_gaps(rows, ppm_x)
+    signal, placed = _assemble(rows, order, x0, sec_px, mv_px, cfg.fs, n, lw, ppm_y)
 
     shown = observed_mask(layout, cfg.fs, n)
     ambiguous = float(np.mean([r.ambiguous for r in rows]))

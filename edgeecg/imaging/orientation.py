@@ -84,6 +84,11 @@ def limb_laws(sig: np.ndarray) -> float | None:
     return float(np.mean(rs)) if rs else None
 
 
+def limb_agreement(signal: np.ndarray, fs: float) -> float | None:
+    """`limb_laws` of a [12, T] record at its own rate."""
+    return limb_laws(_resample(signal, fs))
+
+
 def evidence(signal: np.ndarray, fs: float) -> Evidence:
     """Direction, polarity and limb-lead consistency of a [12, T] record (NaN where not shown)."""
     sig = _resample(signal, fs)
@@ -221,7 +226,16 @@ def upright(image: np.ndarray, corners: np.ndarray | None, read: Callable[[str, 
         readings = [r for r in readings if r.evidence.limb_laws is not None
                     and r.evidence.limb_laws >= max(laws) - LAWS_VETO]
         if len(readings) == 1:
-            return readings[0] if sure(readings[0].evidence) else replace(readings[0], sure=False)
+            only = readings[0]
+            if sure(only.evidence):
+                return only
+            if only.evidence.direction <= NOT_AGAINST["direction"]:
+                # the laws hold read backwards too: a mirrored 3x4+II is a 3x4+V5 with its columns swapped
+                raise error(f"the only reading that keeps the limb-lead laws ({only.turn}) runs backwards in time "
+                            f"(time direction {only.evidence.direction:+.2f}): it may be another layout read "
+                            "backwards; photograph the page with its text upright and the back camera, or pass "
+                            "--layout")
+            return replace(only, sure=False)
     ranked = sorted(readings, key=lambda r: -upright_score(r.evidence))
     best = ranked[0]
     lead = upright_score(best.evidence) - (upright_score(ranked[1].evidence) if len(ranked) > 1 else -np.inf)

@@ -256,7 +256,7 @@ def render(record: Record, layout: Layout | str, config: RenderConfig | None = N
             a, b = sample_bounds(cell.start, cell.end, fs)
             # The pen runs to the cell's end time, holding the last sample, as a paper recorder does.
             t = np.append(np.arange(a, min(b, n)) / fs, min(cell.end, n / fs))
-            vals = record.signal[lead, a:min(b, n)].astype(np.float64)
+            vals = cell.sign * record.signal[lead, a:min(b, n)].astype(np.float64)
             xs = x_origin + (t - cell.start + pos) * cfg.speed * ppm
             ys = base - np.append(vals, vals[-1:]) * mv
             pen.line(xs, ys)
@@ -264,7 +264,8 @@ def render(record: Record, layout: Layout | str, config: RenderConfig | None = N
             cx1 = cx0 + (cell.end - cell.start) * cfg.speed * ppm
             boxes.append(CellBox(LEADS[lead], cell.start, cell.end, cx0, cx1, base, r))
             dy = {"above": -4.0, "below": 7.0, "inside": 1.2}[cfg.label_position] * ppm
-            cv2.putText(page, LEADS[lead], (int(cx0 + 1.5 * ppm), int(base + dy)), font, font_scale, colour,
+            label = f"-{LEADS[lead]}" if cell.inverted else LEADS[lead]
+            cv2.putText(page, label, (int(cx0 + 1.5 * ppm), int(base + dy)), font, font_scale, colour,
                         max(1, int(round(line_px)) - 1), cv2.LINE_AA)
             if cfg.separators and pos > 0:
                 pen.line(np.array([cx0, cx0]), np.array([base - 3 * ppm, base + 3 * ppm]))

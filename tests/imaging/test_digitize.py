@@ -37,6 +37,22 @@ def test_layout_is_detected_across_print_styles(ecgs, layout, style):
     assert _median_snr(shot, result) > 10.0
 
 
+@pytest.mark.parametrize("layout", ["3x4+V1", "3x4+V5", "6x2-cabrera", "12x1-cabrera"])
+@pytest.mark.parametrize("style", [0, 1, 2])
+def test_other_vendors_prints_are_told_from_their_twins(ecgs, layout, style):
+    """3x4+V1 and 3x4+V5 print as 3x4+II but for the strip's lead, Cabrera as 6x2 and 12x1 but for the limb
+    leads' order (and -aVR): how exactly the strip copies its cell, and the limb-lead laws, tell them apart; the
+    inverted aVR comes out the right way up."""
+    shot = render(ecgs[style], layout, STYLES[style])
+    result = digitize(shot.image, DigitizeConfig(fs=100.0))
+    assert result.quality.layout == layout
+    assert _median_snr(shot, result) > 12.0
+    avr = LEADS.index("aVR")
+    read, truth = result.record.signal[avr], shot.truth.signal[avr]
+    both = np.isfinite(read) & np.isfinite(truth)
+    assert np.corrcoef(read[both], truth[both])[0, 1] > 0.9
+
+
 @pytest.mark.parametrize("layout", ["3x4", "3x4+II", "6x2", "12x1"])
 def test_clean_render_round_trip(ecgs, layout):
     shot = render(ecgs[1], layout)
@@ -366,9 +382,10 @@ def test_calibration_pulse_after_the_traces_is_read_as_one(ecgs):
     # read through the pulse, the end would be 10 mm off
     end = max(c.x1 for c in shot.truth.cells)
     assert abs(max(c.x1 for c in result.cells) - end) < 1.0 * shot.truth.px_per_mm
-    # without a grid this page reads its cells at the wrong times (-2 dB, agreement 0.16): the laws catch it
+    # without a grid this page reads its cells at the wrong times (-2 dB, agreement 0.16), and mirrored it keeps
+    # the laws as a 3x4+V5 running backwards: the laws catch the one, the heart's time direction the other
     bare = render(ecgs[0], "3x4+II", RenderConfig(grid="none", separators=False, pulse="end"))
-    with pytest.raises(DigitizeError, match="Einthoven"):
+    with pytest.raises(DigitizeError, match="Einthoven|runs backwards in time"):
         digitize(bare.image, DigitizeConfig(fs=100.0))
 
 
