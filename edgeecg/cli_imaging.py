@@ -130,9 +130,14 @@ def bench_digitize(
                                                     "degrees and a quarter turn each way (0: not).")] = 0,
     tracer: Annotated[str, typer.Option(help="classical (thresholds) or net (the shipped trace segmenter too).")
                       ] = "classical",
+    layouts: Annotated[str, typer.Option(help="bench: PatchECG's printed layouts; vendor: 3x4 with a V1 or V5 "
+                                              "strip, 6x2 and 12x1 in Cabrera order; all: both.")] = "bench",
+    jpeg: Annotated[str, typer.Option(help="Also re-save every read scan and rendered page as JPEG at these "
+                                           "qualities (comma list, e.g. 90,50,30) and read it again.")] = "",
 ) -> None:
     """Render -> capture -> digitize -> SNR per source, layout and severity; layout detection; time; memory;
-    with --turned, the same pages lying other ways: read upright, refused, or read wrongly."""
+    with --turned, the same pages lying other ways: read upright, refused, or read wrongly; with --jpeg, the
+    same pages re-saved at lower JPEG qualities."""
     from edgeecg.imaging import bench
     from edgeecg.imaging.page import TRACERS
 
@@ -146,13 +151,20 @@ def bench_digitize(
         raise typer.BadParameter(f"unknown style {style}; choose from {', '.join(bench.STYLES)}", param_hint="--style")
     if tracer not in TRACERS:
         raise typer.BadParameter(f"unknown tracer {tracer}; choose from {', '.join(TRACERS)}", param_hint="--tracer")
-    results = bench.run(sources, severities=severities, seed=seed, style=style, tracer=tracer)
+    if layouts not in bench.LAYOUT_SETS:
+        raise typer.BadParameter(f"unknown layout set {layouts}; choose from {', '.join(bench.LAYOUT_SETS)}",
+                                 param_hint="--layouts")
+    qualities = _qualities(jpeg)
+    results = bench.run(sources, bench.LAYOUT_SETS[layouts], severities=severities, seed=seed, style=style,
+                        tracer=tracer)
     memory = _peak_memory(sources, seed)
     render_ms = bench.render_ms(next(iter(sources.values())))
-    turned_results = bench.turned(results, sources, turned, seed, style=style, tracer=tracer) if turned else []
+    again = {"seed": seed, "style": style, "tracer": tracer}
+    rereads = {"turned": bench.reread(results, sources, bench.LYING, turned, **again) if turned else [],
+               "jpeg": bench.reread(results, sources, bench.jpeg_ways(qualities), severities=("none", "scan"),
+                                    **again) if qualities else []}
     path = bench.write(results, out, {"peak_memory_mb": memory, "render_ms_200dpi": render_ms, "style": style,
-                                           "tracer": tracer},
-                       turned_results)
+                                      "tracer": tracer, "layouts": layouts}, rereads)
     for by in ("source", "layout"):
         table = Table(title=f"digitizer by {by} (SNR: median over leads, offset removed; CinC 2024: that "
                             "Challenge's mean SNR, refusals 0 dB)")
@@ -191,16 +203,37 @@ def bench_digitize(
     verdict.add_row("renders per second, 200 dpi A4 (1 core)", f"{1000 / render_ms:.0f}", ">= 20",
                     "yes" if 1000 / render_ms >= 20 else "NO")
     console.print(verdict)
-    if turned_results:
+    if rereads["turned"]:
         table = Table(title="the same pages lying other ways (upright: within 1 dB of the upright page's SNR; "
                             "every read clears the confidence bar)")
         for col in ("lying", "pages", "read upright", "refused", "read wrongly"):
             table.add_column(col, justify="right")
         for lie, row in overall["turned"].items():
-            table.add_row(lie, str(row["pages"]), f"{row['upright']:.1%}", f"{row['refused']:.1%}",
+            table.add_row(lie, str(row["pages"]), f"{row['same']:.1%}", f"{row['refused']:.1%}",
                           f"{row['wrong']:.1%}")
         console.print(table)
+    if rereads["jpeg"]:
+        table = Table(title="rendered pages and scans re-saved as JPEG (drop: from the page as benched)")
+        for col in ("JPEG", "pages", "median SNR dB", "median drop dB", "within 1 dB", "refused"):
+            table.add_column(col, justify="right")
+        for way, row in overall["jpeg"].items():
+            snr, drop = row["median_snr_db"], row["median_drop_db"]
+            table.add_row(way, str(row["pages"]), "-" if snr is None else f"{snr:.1f}",
+                          "-" if drop is None else f"{drop:.1f}", f"{row['same']:.1%}", f"{row['refused']:.1%}")
+        console.print(table)
     console.print(f"wrote {path}")
+
+
+def _qualities(text: str) -> tuple[int, ...]:
+    """--jpeg's comma list, each a JPEG quality 1-100."""
+    try:
+        qualities = tuple(int(q) for q in text.split(",") if q.strip())
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a comma list of JPEG qualities (e.g. 90,50,30)",
+                                 param_hint="--jpeg") from None
+    if any(not 1 <= q <= 100 for q in qualities):
+        raise typer.BadParameter(f"JPEG qualities run 1-100, got {text}", param_hint="--jpeg")
+    return qualities
 
 
 def _peak_memory(sources, seed: int) -> float:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from edgeecg.imaging.capture import SEVERITIES, capture
 from edgeecg.imaging.digitize import LOOK_ALIKE, DigitizeConfig, DigitizeError, digitize
 from edgeecg.imaging.render import FONTS, GRID_COLOURS, PAPERS, RenderConfig, render
 from edgeecg.imaging.score import score
-from edgeecg.layouts import PRINTED
+from edgeecg.layouts import PRINTED, VENDOR
 from edgeecg.record import Record
 
 TARGETS = {"scan": 20.0, "photo": 12.0, "poor-photo": 6.0}
@@ -134,6 +135,8 @@ def _timed_again(image: np.ndarray, cfg: DigitizeConfig) -> float:
 
 BENCH_LAYOUTS: tuple[str, ...] = tuple(name for name in PRINTED if name != "6x2-sync")
 """6x2-sync prints exactly like 6x2 (only the times differ), so no image can tell them apart: `--layout`."""
+LAYOUT_SETS: dict[str, tuple[str, ...]] = {"bench": BENCH_LAYOUTS, "vendor": VENDOR, "all": BENCH_LAYOUTS + VENDOR}
+"""What `--layouts` benches: PatchECG's printed layouts, other vendors' (V1 / V5 strips, Cabrera order), or both."""
 
 
 def run(sources: dict[str, list[Record]], layouts: tuple[str, ...] = BENCH_LAYOUTS,
@@ -163,15 +166,29 @@ LYING = {"mirrored": lambda a: a[:, ::-1], "upside down": lambda a: a[::-1], "tu
 """How a photo can hold a page other than upright (a front camera mirrors; a phone held sideways turns)."""
 
 
+def resaved(quality: int) -> Callable[[np.ndarray], np.ndarray]:
+    """The image saved as JPEG at `quality` and opened again, as a messaging app or a PACS export does."""
+    def save(image: np.ndarray) -> np.ndarray:
+        ok, buf = cv2.imencode(".jpg", cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
+        if not ok:
+            raise ValueError(f"JPEG encoding at quality {quality} failed")
+        return cv2.cvtColor(cv2.imdecode(buf, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+    return save
+
+
+def jpeg_ways(qualities: tuple[int, ...]) -> dict[str, Callable[[np.ndarray], np.ndarray]]:
+    return {f"JPEG q{q}": resaved(q) for q in qualities}
+
+
 @dataclass
-class TurnedResult:
-    """One bench page captured lying another way, against the same page upright."""
+class Reread:
+    """One bench page read again after a change to its image (turned, re-saved), against the page as benched."""
 
     source: str
     layout: str
     severity: str
-    lie: str
-    upright_snr_db: float
+    way: str
+    first_snr_db: float
     snr_db: float | None            # None: refused
     orientation: str                # how the digitizer says the page lay
     confidence: float
@@ -179,10 +196,10 @@ class TurnedResult:
 
     @property
     def outcome(self) -> str:
-        """upright (within 1 dB of the upright page), refused, or wrong (read, but not as the upright page)."""
+        """same (within 1 dB of the page as benched), refused, or wrong (read, but not as the page was)."""
         if self.snr_db is None:
             return "refused"
-        return "upright" if abs(self.snr_db - self.upright_snr_db) <= 1.0 else "wrong"
+        return "same" if abs(self.snr_db - self.first_snr_db) <= 1.0 else "wrong"
 
 
 def _median_snr(shot, record: Record, image: np.ndarray, tracer: str) -> tuple[float, str, float]:
@@ -191,27 +208,31 @@ def _median_snr(shot, record: Record, image: np.ndarray, tracer: str) -> tuple[f
     return snr, out.quality.orientation, out.quality.confidence
 
 
-def turned(results: list[ImageResult], sources: dict[str, list[Record]], every: int = 1, seed: int = 0,
-           progress: bool = True, style: str = "own", tracer: str = "classical") -> list[TurnedResult]:
-    """Every `every`-th bench image that read upright, captured in each of LYING's positions and read again."""
+def reread(results: list[ImageResult], sources: dict[str, list[Record]],
+           ways: dict[str, Callable[[np.ndarray], np.ndarray]], every: int = 1, seed: int = 0,
+           progress: bool = True, style: str = "own", tracer: str = "classical",
+           severities: tuple[str, ...] | None = None) -> list[Reread]:
+    """Every `every`-th bench image that read (of `severities`, default all), changed each of `ways` and read
+    again."""
     from rich.progress import Progress
 
     by_id = {(src, rec.record_id): rec.fit(10.0) for src, recs in sources.items() for rec in recs}
-    chosen = [(j, r) for j, r in enumerate(results) if r.ok][::every]
+    chosen = [(j, r) for j, r in enumerate(results) if r.ok and (severities is None or r.severity in severities)]
+    chosen = chosen[::every]
     out = []
     cv2.setNumThreads(1)
     with threadpool_limits(limits=1), Progress(disable=not progress, transient=True) as bar:
-        task = bar.add_task("the same pages, lying other ways", total=len(chosen) * len(LYING))
+        task = bar.add_task(f"the same pages, {' / '.join(ways)}", total=len(chosen) * len(ways))
         for j, r in chosen:
             rec = by_id[(r.source, r.record_id)]
             shot = bench_shot(rec, r.layout, r.severity, (seed, j), style)
-            up = float(np.median(r.snr_db))          # the page upright, as the bench read it
-            for lie, turn in LYING.items():
+            first = float(np.median(r.snr_db))          # the page as the bench read it
+            for way, change in ways.items():
                 try:
-                    snr, how, conf = _median_snr(shot, rec, turn(shot.image), tracer)
-                    out.append(TurnedResult(r.source, r.layout, r.severity, lie, up, snr, how, conf, ""))
+                    snr, how, conf = _median_snr(shot, rec, change(shot.image), tracer)
+                    out.append(Reread(r.source, r.layout, r.severity, way, first, snr, how, conf, ""))
                 except DigitizeError as err:
-                    out.append(TurnedResult(r.source, r.layout, r.severity, lie, up, None, "", 0.0, str(err)))
+                    out.append(Reread(r.source, r.layout, r.severity, way, first, None, "", 0.0, str(err)))
                 bar.advance(task)
     return out
 
@@ -301,26 +322,32 @@ def below_5db(results: list[ImageResult]) -> dict:
             "wrong_layout": sum(not r.layout_correct for r in read)}
 
 
-def turned_summary(turned_results: list[TurnedResult]) -> dict:
-    """Share of turned pages read upright, refused and read wrongly, per way of lying and in all."""
-    def shares(sel: list[TurnedResult]) -> dict:
+def reread_summary(rereads: list[Reread]) -> dict:
+    """Per way and in all: shares read the same (within 1 dB), refused and read wrongly; median SNR of the reads
+    and median drop from the page as benched."""
+    def shares(sel: list[Reread]) -> dict:
         n = max(len(sel), 1)
+        read = [t for t in sel if t.snr_db is not None]
         return {"pages": len(sel), **{k: round(sum(t.outcome == k for t in sel) / n, 4)
-                                      for k in ("upright", "refused", "wrong")}}
-    return {"all": shares(turned_results), **{lie: shares([t for t in turned_results if t.lie == lie])
-                                              for lie in LYING}}
+                                      for k in ("same", "refused", "wrong")},
+                "median_snr_db": round(float(np.median([t.snr_db for t in read])), 2) if read else None,
+                "median_drop_db": round(float(np.median([t.first_snr_db - t.snr_db for t in read])), 2)
+                if read else None}
+    return {"all": shares(rereads), **{way: shares([t for t in rereads if t.way == way])
+                                       for way in dict.fromkeys(t.way for t in rereads)}}
 
 
 def write(results: list[ImageResult], out_dir: Path, extra: dict,
-          turned_results: list[TurnedResult] | None = None) -> Path:
+          rereads: dict[str, list[Reread]] | None = None) -> Path:
+    """bench-digitize.json: the figures, per source and layout, every image, and each section of rereads (turned,
+    jpeg) summarized and image by image."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    if turned_results:
-        extra = extra | {"turned": turned_summary(turned_results)}
-    payload = {"overall": overall(results) | extra,
+    rereads = {k: v for k, v in (rereads or {}).items() if v}
+    payload = {"overall": overall(results) | extra | {k: reread_summary(v) for k, v in rereads.items()},
                "by_source": [asdict(s) for s in summarize(results, "source")],
                "by_layout": [asdict(s) for s in summarize(results, "layout")],
                "images": [asdict(r) for r in results],
-               "turned_images": [asdict(t) | {"outcome": t.outcome} for t in turned_results or []]}
+               **{f"{k}_images": [asdict(t) | {"outcome": t.outcome} for t in v] for k, v in rereads.items()}}
     path = out_dir / "bench-digitize.json"
     path.write_text(json.dumps(payload, indent=1))
     return path

@@ -42,18 +42,36 @@ def test_the_bench_writes_its_figures_and_prints_the_targets(tmp_path):
 
 def test_turned_pages_are_counted_as_read_upright_refused_or_wrong(ecgs, tmp_path):
     results = bench.run({"synth": ecgs[:1]}, severities=("none",), progress=False)
-    turned = bench.turned(results, {"synth": ecgs[:1]}, progress=False)
-    assert [t.lie for t in turned] == list(bench.LYING)
-    assert all(t.upright_snr_db > 10 for t in turned)          # the same page, read upright first
-    summary = bench.turned_summary(turned)
+    turned = bench.reread(results, {"synth": ecgs[:1]}, bench.LYING, progress=False)
+    assert [t.way for t in turned] == list(bench.LYING)
+    assert all(t.first_snr_db > 10 for t in turned)          # the same page, read upright first
+    summary = bench.reread_summary(turned)
     assert summary["all"]["pages"] == 5 and summary["all"]["wrong"] == 0.0
-    assert summary["all"]["upright"] + summary["all"]["refused"] == 1.0
-    wrong = bench.TurnedResult("synth", "3x4", "none", "mirrored", 20.0, 3.0, "as given", 0.9, "")
-    assert wrong.outcome == "wrong" and bench.TurnedResult("s", "3x4", "none", "mirrored", 20.0, 19.5, "mirrored",
-                                                           0.9, "").outcome == "upright"
-    path = bench.write(results, tmp_path, {}, turned)
+    assert summary["all"]["same"] + summary["all"]["refused"] == 1.0
+    wrong = bench.Reread("synth", "3x4", "none", "mirrored", 20.0, 3.0, "as given", 0.9, "")
+    assert wrong.outcome == "wrong" and bench.Reread("s", "3x4", "none", "mirrored", 20.0, 19.5, "mirrored",
+                                                     0.9, "").outcome == "same"
+    path = bench.write(results, tmp_path, {}, {"turned": turned, "jpeg": []})
     payload = json.loads(path.read_text())
     assert payload["overall"]["turned"]["all"]["pages"] == 5 and len(payload["turned_images"]) == 5
+    assert "jpeg" not in payload["overall"] and "jpeg_images" not in payload
+
+
+def test_resaving_as_jpeg_loses_detail_with_quality(ecgs):
+    page = bench.bench_shot(ecgs[0], "3x4+II", "none", (0, 0))
+    errors = [float(np.abs(bench.resaved(q)(page.image).astype(int) - page.image).mean()) for q in (95, 60, 20)]
+    assert 0 < errors[0] < errors[1] < errors[2]
+
+
+def test_the_jpeg_section_and_the_vendor_layouts_come_out_of_the_command(tmp_path):
+    result = CliRunner().invoke(app, ["bench", "digitize", "--severity", "none", "--n", "1", "--layouts", "vendor",
+                                      "--jpeg", "90,30", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    payload = json.loads((tmp_path / "bench-digitize.json").read_text())
+    assert payload["images"][0]["layout"] == "3x4+V1" and payload["overall"]["layouts"] == "vendor"
+    assert set(payload["overall"]["jpeg"]) == {"all", "JPEG q90", "JPEG q30"} and "re-saved as JPEG" in result.output
+    bad = CliRunner().invoke(app, ["bench", "digitize", "--n", "1", "--jpeg", "90,x", "--out", str(tmp_path)])
+    assert bad.exit_code != 0 and "comma list of JPEG qualities" in bad.output
 
 
 def test_foreign_styles_are_families_the_own_bench_never_draws():
@@ -70,3 +88,5 @@ def test_foreign_styles_are_families_the_own_bench_never_draws():
 def test_an_unknown_style_is_refused(tmp_path):
     result = CliRunner().invoke(app, ["bench", "digitize", "--style", "vendor", "--n", "1", "--out", str(tmp_path)])
     assert result.exit_code == 2 and "unknown style vendor" in result.output
+    result = CliRunner().invoke(app, ["bench", "digitize", "--layouts", "cabrera", "--n", "1", "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "unknown layout set cabrera" in result.output
