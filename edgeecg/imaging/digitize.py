@@ -50,7 +50,7 @@ from edgeecg.imaging.trace import (
     trace_row,
     without_rows,
 )
-from edgeecg.layouts import LAYOUTS, Cell, Layout, get_layout, observed_mask, paper_starts, sample_bounds
+from edgeecg.layouts import LAYOUTS, VENDOR, Cell, Layout, get_layout, observed_mask, paper_starts, sample_bounds
 from edgeecg.record import LEADS, Record, lead_index
 
 MIN_SHARPNESS = 0.3
@@ -250,13 +250,18 @@ def _match_layout(mask: np.ndarray, rows: list[RowTrace], x0: float, sec_px: flo
     return [(scores[i], *candidates[i]) for i in ranked]
 
 
-TWIN_SCORE = 0.5
-"""Candidates within this score of the best are read every way when they print alike but for their leads."""
+RECHECK = 2.0
+"""Candidates with rhythm strips this close to the best score are weighed again by how exactly their strips copy
+their cells: on a print without separator ticks, the boundaries barely tell which row is the strip, and the
+strips' correlation (measured before the origin is refined) can favour a neighbouring chest lead."""
 COPY_TIE = 0.05
-"""Rhythm strip hypotheses whose copies are this close to the most exact one are told apart by the laws next."""
+"""Candidates whose copies are this close to the most exact one are left to their boundary score."""
+COPY_SURE = 0.6
+"""How exactly a strip must copy its cell to overrule the best-scoring strips: true copies match 0.8-1.0 on the
+bench; a strip overlapped by the row above it (a real photo's tall chest leads) matches nothing above 0.4."""
 TWIN_LAWS = 0.15
-"""How much better a twin lead order must obey the limb-lead laws to replace the one registered first (PTB-XL's
-order): a true order agrees 0.5-0.95 on the bench, the wrong one of a Cabrera pair about 0 or below."""
+"""How much better a lead order must obey the limb-lead laws to replace the first in line (PTB-XL's order first):
+a true order agrees 0.5-0.95 on the bench, the wrong one of a Cabrera pair about 0 or below."""
 
 
 def _timing(order: Order) -> tuple:
@@ -265,35 +270,40 @@ def _timing(order: Order) -> tuple:
 
 def _choose_layout(ranked: list[tuple[float, Layout, Order]], exactness: Callable[[Order], float | None],
                    assemble: Callable[[Order], np.ndarray], fs: float) -> tuple[Layout, Order, float, list[str]]:
-    """The best-scoring layout, or a twin of it (same cells at the same times, other leads in them): first the
-    rhythm strips whose copies match their grid cells most exactly (II against V1 or V5), then the lead order
-    whose read obeys Einthoven's and Goldberger's laws clearly better (Cabrera against PTB-XL order); the
-    margin to the next layout that prints differently."""
+    """The best-scoring layout and row order, or a rival: its twins (same cells at the same times, other leads in
+    them: II against a V1 or V5 strip, Cabrera against PTB-XL order) and, where it prints strips, the candidates
+    with strips within RECHECK of its score. With strips, the one whose strips copy their cells most exactly;
+    without, the lead order whose read obeys Einthoven's and Goldberger's laws clearly better; the margin to the
+    next layout."""
     best_score, layout, order = ranked[0]
-    twins = [(layout, order)] + [(lay, o) for sc, lay, o in ranked[1:]
-                                 if best_score - sc < TWIN_SCORE and _timing(o) == _timing(order)]
+    first_exact = exactness(order)
+    rivals = [(layout, order, first_exact)]
+    for sc, lay, o in ranked[1:]:
+        # twins share every cell boundary, so their scores differ only by the strips' correlation: always weighed
+        if _timing(o) == _timing(order):
+            rivals.append((lay, o, exactness(o)))
+        elif first_exact is not None and best_score - sc < RECHECK and (e := exactness(o)) is not None:
+            rivals.append((lay, o, e))
     notes = []
-    if len(twins) > 1:
-        exact = [exactness(o) for _, o in twins]
-        known = [e for e in exact if e is not None]
-        if known:
-            pool = [t for t, e in zip(twins, exact, strict=True) if e is not None and e >= max(known) - COPY_TIE]
-            if pool[0] is not twins[0]:
-                notes.append(f"rhythm strips from their copies: {pool[0][0].name} matches its cells "
-                             f"{max(known):.2f}, {layout.name} {exact[0] if exact[0] is not None else 0:.2f}")
-        else:
-            pool = twins
-        agree = [orientation.limb_agreement(assemble(o), fs) for _, o in pool]
+    known = [e for _, _, e in rivals if e is not None]
+    if known and max(known) >= COPY_SURE:
+        pick = next(r for r in rivals if r[2] is not None and r[2] >= max(known) - COPY_TIE)
+        if pick is not rivals[0]:
+            notes.append(f"rhythm strips from their copies: {pick[0].name} matches its cells {pick[2]:.2f}, "
+                         f"{layout.name} {first_exact if first_exact is not None else 0:.2f}")
+        layout, order = pick[0], pick[1]
+    elif not known and len(rivals) > 1:
+        # no strip to tell: the limb-lead laws pick the order, and the first registered (PTB-XL's) unless clearly
+        # beaten; where strips exist, the laws are left to check the read, not to choose it
+        agree = [orientation.limb_agreement(assemble(o), fs) for _, o, _ in rivals]
         agree = [-np.inf if a is None else a for a in agree]
         k = int(np.argmax(agree))
-        if agree[k] < agree[0] + TWIN_LAWS:
-            k = 0
-        elif k > 0:
-            notes.append(f"lead order from the limb-lead laws: {pool[k][0].name} agrees {agree[k]:.2f}, "
-                         f"{pool[0][0].name} {agree[0]:.2f}")
-        layout, order = pool[k]
-    twin_names = {lay.name for lay, _ in twins}
-    others = [sc for sc, lay, _ in ranked if lay.name not in twin_names]
+        if k > 0 and agree[k] >= agree[0] + TWIN_LAWS:
+            notes.append(f"lead order from the limb-lead laws: {rivals[k][0].name} agrees {agree[k]:.2f}, "
+                         f"{layout.name} {agree[0]:.2f}")
+            layout, order = rivals[k][0], rivals[k][1]
+    rival_names = {lay.name for lay, _, _ in rivals}
+    others = [sc for sc, lay, _ in ranked if lay.name not in rival_names]
     margin = best_score - others[0] if others else float(len(order))
     if layout.name == "2x6":
         notes.append("2x6, 6x2 and 6x2-sync print alike; pass --layout 6x2-sync if both columns show 0-5 s")
@@ -348,13 +358,14 @@ def _duplicate_agreement(rows: list[RowTrace], order: Order, x0: float, sec_px: 
 
 
 def _copy_exactness(rows: list[RowTrace], order: Order, x0: float, sec_px: float, ppm: float) -> float | None:
-    """Mean over the leads printed twice of 1 - SSE / (SSa + SSb) at the best shift: 1 for a true copy, lower
-    for another lead however well it correlates (it differs in amplitude); None where nothing is printed twice.
-    Tells a II strip from a V5 strip where both correlate past the agreement's clip."""
+    """The worst over the leads printed twice of 1 - SSE / (SSa + SSb) at the best shift: 1 for a true copy,
+    lower for another lead however well it correlates (it differs in amplitude); None where nothing is printed
+    twice. Tells a II strip from a V5 strip where both correlate past the agreement's clip; the worst, as one
+    true copy among wrong ones (strips read in the wrong rows) must not carry them."""
     exact = [float(1.0 - (((b - a) ** 2).sum(axis=1) / ((a ** 2).sum() + (b ** 2).sum(axis=1))).min())
              for a, b in _copies(rows, order, x0, sec_px, ppm)]
     exact = [e for e in exact if np.isfinite(e)]
-    return float(np.mean(exact)) if exact else None
+    return float(np.min(exact)) if exact else None
 
 
 def _refine_origin(ink: np.ndarray, rows: list[RowTrace], order: tuple[tuple[Cell, ...], ...], x0: float,
@@ -639,8 +650,10 @@ def digitize(image: np.ndarray, config: DigitizeConfig | None = None) -> Digitiz
     def read(turn: str, turned: np.ndarray) -> Digitized:   # the page's outline, found once for the image as given
         return _digitize_as_given(turned, corners if turn == "as given" else find_page(turned), cfg)
 
-    reading = orientation.upright(img, corners, read, lambda d: (d.record.signal, d.record.fs, d.quality.pulse_found),
-                                  DigitizeError, UnsureReadError)
+    def features(d: Digitized) -> tuple[np.ndarray, float, bool, bool]:
+        return d.record.signal, d.record.fs, d.quality.pulse_found, d.quality.layout in VENDOR
+
+    reading = orientation.upright(img, corners, read, features, DigitizeError, UnsureReadError)
     if reading.turn != "as given":
         reading.result.quality.orientation = reading.turn
         reading.result.quality.notes.append(f"the page lay {reading.turn} in the image: read turned upright")

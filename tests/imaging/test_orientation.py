@@ -10,8 +10,8 @@ import pytest
 
 from edgeecg.data.synth import SynthConfig, simulate
 from edgeecg.imaging.bench import LYING
-from edgeecg.imaging.digitize import DigitizeConfig, DigitizeError, digitize
-from edgeecg.imaging.orientation import LANDSCAPE, PORTRAIT, TURNS, evidence, sure, upright_score
+from edgeecg.imaging.digitize import DigitizeConfig, DigitizeError, UnsureReadError, digitize
+from edgeecg.imaging.orientation import LANDSCAPE, PORTRAIT, TURNS, evidence, sure, upright, upright_score
 from edgeecg.imaging.render import render
 from edgeecg.imaging.score import score
 from edgeecg.layouts import apply
@@ -118,3 +118,22 @@ def test_an_ecg_against_the_usual_polarity_is_not_turned_over_when_its_pulses_ri
     for lie, name in ((lambda a: a, "as given"), (lambda a: a[::-1], "upside down (flipped top to bottom)")):
         quality = digitize(np.ascontiguousarray(lie(shot.image)), DigitizeConfig(fs=100.0)).quality
         assert quality.orientation == name
+
+
+def test_laws_kept_only_backwards_in_time_outvote_nothing(records: list[Record]) -> None:
+    """Read mirrored, a 3x4+II is a 3x4+V5 running backwards that keeps the laws as well as the true reading:
+    such a reading must not veto the page as it lies, whose noisier limb leads keep them less well."""
+    rng = np.random.default_rng(0)
+    noisy = records[1].signal.copy()
+    noisy[[2, 5]] += 0.4 * rng.standard_normal((2, noisy.shape[1])).astype(np.float32)
+    signals = {"as given": noisy, "mirrored": records[1].signal[:, ::-1]}
+
+    def read(turn: str, image: np.ndarray) -> str:
+        if turn not in signals:
+            raise DigitizeError("no rows")
+        return turn
+
+    got = upright(np.zeros((100, 200, 3), np.uint8), None, read, lambda turn: (signals[turn], 100.0, True, False),
+                  DigitizeError, UnsureReadError)
+    assert evidence(signals["mirrored"], 100.0).limb_laws > 0.99 > 0.85 > evidence(noisy, 100.0).limb_laws
+    assert got.turn == "as given"
