@@ -262,6 +262,9 @@ bench; a strip overlapped by the row above it (a real photo's tall chest leads) 
 TWIN_LAWS = 0.15
 """How much better a lead order must obey the limb-lead laws to replace the first in line (PTB-XL's order first):
 a true order agrees 0.5-0.95 on the bench, the wrong one of a Cabrera pair about 0 or below."""
+LAWS_CHOOSE = 0.7
+"""And how well, at least: chest leads change smoothly from V1 to V6, so six of them read as Cabrera's limb leads
+(a page flipped top to bottom) obey the laws 0.45-0.5 by chance; true Cabrera reads agree 0.85 and more."""
 
 
 def _timing(order: Order) -> tuple:
@@ -298,7 +301,7 @@ def _choose_layout(ranked: list[tuple[float, Layout, Order]], exactness: Callabl
         agree = [orientation.limb_agreement(assemble(o), fs) for _, o, _ in rivals]
         agree = [-np.inf if a is None else a for a in agree]
         k = int(np.argmax(agree))
-        if k > 0 and agree[k] >= agree[0] + TWIN_LAWS:
+        if k > 0 and agree[k] >= max(agree[0] + TWIN_LAWS, LAWS_CHOOSE):
             notes.append(f"lead order from the limb-lead laws: {rivals[k][0].name} agrees {agree[k]:.2f}, "
                          f"{layout.name} {agree[0]:.2f}")
             layout, order = rivals[k][0], rivals[k][1]
