@@ -412,3 +412,31 @@ def test_pulses_after_the_traces_time_the_page_from_where_the_pen_starts(ecgs):
     assert any("after the traces" in note for note in result.quality.notes)
     assert abs(min(c.x0 for c in result.cells) - min(c.x0 for c in shot.truth.cells)) < 0.5 * shot.truth.px_per_mm
     assert _median_snr(shot, result) > 15.0
+
+
+@pytest.mark.parametrize(("plain", "cabrera", "chosen"), [(-0.06, 0.86, "12x1-cabrera"), (-0.06, 0.47, "12x1"),
+                                                         (0.80, 0.90, "12x1")])
+def test_the_limb_lead_laws_pick_cabrera_only_when_its_read_keeps_them_clearly_and_well(monkeypatch, plain, cabrera,
+                                                                                        chosen):
+    from edgeecg.imaging import digitize as dg
+    from edgeecg.layouts import LAYOUTS
+
+    ranked = [(0.0, LAYOUTS[name], LAYOUTS[name].rows) for name in ("12x1", "12x1-cabrera")]
+    laws = {ranked[0][2]: plain, ranked[1][2]: cabrera}
+    monkeypatch.setattr(dg.orientation, "limb_agreement", lambda agreement, fs: agreement)
+    layout, _, _, notes = dg._choose_layout(ranked, lambda order: None, lambda order: laws[order], 100.0)
+    assert layout.name == chosen and any("limb-lead laws" in n for n in notes) == (chosen != "12x1")
+
+
+@pytest.mark.parametrize(("exact_ii", "exact_v1", "chosen"), [(0.99, 0.90, "3x4+II"), (0.86, 0.93, "3x4+V1"),
+                                                             (0.50, 0.55, "3x4+II"), (0.92, 0.95, "3x4+II")])
+def test_a_rhythm_strip_is_the_lead_it_copies_most_exactly(exact_ii, exact_v1, chosen):
+    """Clearly more exact wins; within COPY_TIE, or where no copy is sure (under COPY_SURE), the boundary score's
+    first stays."""
+    from edgeecg.imaging import digitize as dg
+    from edgeecg.layouts import LAYOUTS
+
+    ranked = [(0.0, LAYOUTS["3x4+II"], LAYOUTS["3x4+II"].rows), (-1.0, LAYOUTS["3x4+V1"], LAYOUTS["3x4+V1"].rows)]
+    exact = {ranked[0][2]: exact_ii, ranked[1][2]: exact_v1}
+    layout, _, _, _ = dg._choose_layout(ranked, lambda order: exact[order], lambda order: None, 100.0)
+    assert layout.name == chosen
