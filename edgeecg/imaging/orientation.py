@@ -230,10 +230,10 @@ def upright(image: np.ndarray, corners: np.ndarray | None, read: Callable[[str, 
             break
     if not readings:
         raise refusal                      # nothing reads: the reason the image as given has
-    # a reading that keeps the laws but not forwards in time proves nothing: read mirrored, a 3x4+II is a 3x4+V5
-    # and a 6x2's smooth chest leads pass for Cabrera's limb leads
-    forward = [r for r in readings if r.evidence.direction > 0]
-    laws = [r.evidence.limb_laws for r in forward if r.evidence.limb_laws is not None]
+    # a rare layout keeping the laws proves nothing: read mirrored, a 3x4+II is a 3x4+V5 running backwards, and a
+    # 6x2's smooth chest leads pass for Cabrera's limb leads (time's direction cannot tell: some ECGs read
+    # backwards by it, upright)
+    laws = [r.evidence.limb_laws for r in readings if r.evidence.limb_laws is not None and not r.evidence.rare_layout]
     if laws and max(laws) >= LAWS_HOLD:
         # a reading that breaks the laws another one keeps has its leads in the wrong places, whatever else it shows
         readings = [r for r in readings if r.evidence.limb_laws is not None
