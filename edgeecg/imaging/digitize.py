@@ -291,7 +291,16 @@ def _choose_layout(ranked: list[tuple[float, Layout, Order]], exactness: Callabl
     known = [e for _, _, e in rivals if e is not None]
     if known and max(known) >= COPY_SURE:
         pick = next(r for r in rivals if r[2] is not None and r[2] >= max(known) - COPY_TIE)
-        if pick is not rivals[0]:
+        common = next((r for r in rivals if r[0].name not in VENDOR), None)
+        by_copies = pick is not rivals[0]
+        if pick[0].name in VENDOR and common is not None:
+            # a misread grid cell copies nothing: a common layout whose read keeps the laws far better stays
+            laws = [orientation.limb_agreement(assemble(r[1]), fs) for r in (pick, common)]
+            if None not in laws and laws[1] >= max(laws[0] + TWIN_LAWS, LAWS_CHOOSE):
+                notes.append(f"{common[0].name}, not {pick[0].name}: its read keeps the limb-lead laws "
+                             f"{laws[1]:.2f} against {laws[0]:.2f}")
+                pick, by_copies = common, False
+        if by_copies:
             notes.append(f"rhythm strips from their copies: {pick[0].name} matches its cells {pick[2]:.2f}, "
                          f"{layout.name} {first_exact if first_exact is not None else 0:.2f}")
         layout, order = pick[0], pick[1]

@@ -428,15 +428,19 @@ def test_the_limb_lead_laws_pick_cabrera_only_when_its_read_keeps_them_clearly_a
     assert layout.name == chosen and any("limb-lead laws" in n for n in notes) == (chosen != "12x1")
 
 
-@pytest.mark.parametrize(("exact_ii", "exact_v1", "chosen"), [(0.99, 0.90, "3x4+II"), (0.86, 0.93, "3x4+V1"),
-                                                             (0.50, 0.55, "3x4+II"), (0.92, 0.95, "3x4+II")])
-def test_a_rhythm_strip_is_the_lead_it_copies_most_exactly(exact_ii, exact_v1, chosen):
+@pytest.mark.parametrize(("exact_ii", "exact_v1", "laws_ii", "chosen"), [
+    (0.99, 0.90, 0.9, "3x4+II"), (0.86, 0.93, 0.5, "3x4+V1"), (0.50, 0.55, 0.9, "3x4+II"),
+    (0.92, 0.95, 0.9, "3x4+II"), (0.20, 0.94, 0.99, "3x4+II")])
+def test_a_rhythm_strip_is_the_lead_it_copies_most_exactly(monkeypatch, exact_ii, exact_v1, laws_ii, chosen):
     """Clearly more exact wins; within COPY_TIE, or where no copy is sure (under COPY_SURE), the boundary score's
-    first stays."""
+    first stays; and a common layout whose read keeps the laws far better than the vendor's stays too (its grid
+    cell misread, so that it copies nothing)."""
     from edgeecg.imaging import digitize as dg
     from edgeecg.layouts import LAYOUTS
 
     ranked = [(0.0, LAYOUTS["3x4+II"], LAYOUTS["3x4+II"].rows), (-1.0, LAYOUTS["3x4+V1"], LAYOUTS["3x4+V1"].rows)]
     exact = {ranked[0][2]: exact_ii, ranked[1][2]: exact_v1}
-    layout, _, _, _ = dg._choose_layout(ranked, lambda order: exact[order], lambda order: None, 100.0)
+    laws = {ranked[0][2]: laws_ii, ranked[1][2]: 0.22}
+    monkeypatch.setattr(dg.orientation, "limb_agreement", lambda agreement, fs: agreement)
+    layout, _, _, _ = dg._choose_layout(ranked, lambda order: exact[order], lambda order: laws[order], 100.0)
     assert layout.name == chosen
