@@ -275,9 +275,10 @@ def _choose_layout(ranked: list[tuple[float, Layout, Order]], exactness: Callabl
                    assemble: Callable[[Order], np.ndarray], fs: float) -> tuple[Layout, Order, float, list[str]]:
     """The best-scoring layout and row order, or a rival: its twins (same cells at the same times, other leads in
     them: II against a V1 or V5 strip, Cabrera against PTB-XL order) and, where it prints strips, the candidates
-    with strips within RECHECK of its score. With strips, the one whose strips copy their cells most exactly;
-    without, the lead order whose read obeys Einthoven's and Goldberger's laws clearly better; the margin to the
-    next layout."""
+    with strips within RECHECK of its score. With strips, the one whose strips copy their cells most exactly
+    (unless that is another vendor's and a common layout's read keeps the limb-lead laws far better); without,
+    the lead order whose read obeys Einthoven's and Goldberger's laws clearly better; the margin to the next
+    layout."""
     best_score, layout, order = ranked[0]
     first_exact = exactness(order)
     rivals = [(layout, order, first_exact)]
@@ -306,7 +307,7 @@ def _choose_layout(ranked: list[tuple[float, Layout, Order]], exactness: Callabl
         layout, order = pick[0], pick[1]
     elif not known and len(rivals) > 1:
         # no strip to tell: the limb-lead laws pick the order, and the first registered (PTB-XL's) unless clearly
-        # beaten; where strips exist, the laws are left to check the read, not to choose it
+        # beaten; where strips exist, they never choose among common layouts, whose reads they check afterwards
         agree = [orientation.limb_agreement(assemble(o), fs) for _, o, _ in rivals]
         agree = [-np.inf if a is None else a for a in agree]
         k = int(np.argmax(agree))
