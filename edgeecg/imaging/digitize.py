@@ -271,6 +271,11 @@ def _timing(order: Order) -> tuple:
     return tuple(tuple((c.start, c.end) for c in row) for row in order)
 
 
+def _laws_clearly_better(challenger: float | None, incumbent: float) -> bool:
+    """A lead order's read beats the one in place by the limb-lead laws: by TWIN_LAWS, and at LAWS_CHOOSE at least."""
+    return challenger is not None and challenger >= max(incumbent + TWIN_LAWS, LAWS_CHOOSE)
+
+
 def _choose_layout(ranked: list[tuple[float, Layout, Order]], exactness: Callable[[Order], float | None],
                    assemble: Callable[[Order], np.ndarray], fs: float) -> tuple[Layout, Order, float, list[str]]:
     """The best-scoring layout and row order, or a rival: its twins (same cells at the same times, other leads in
@@ -280,11 +285,11 @@ def _choose_layout(ranked: list[tuple[float, Layout, Order]], exactness: Callabl
     the lead order whose read obeys Einthoven's and Goldberger's laws clearly better; the margin to the next
     layout."""
     best_score, layout, order = ranked[0]
-    first_exact = exactness(order)
+    first_exact, timing = exactness(order), _timing(order)
     rivals = [(layout, order, first_exact)]
     for sc, lay, o in ranked[1:]:
         # twins share every cell boundary, so their scores differ only by the strips' correlation: always weighed
-        if _timing(o) == _timing(order):
+        if _timing(o) == timing:
             rivals.append((lay, o, exactness(o)))
         elif first_exact is not None and best_score - sc < RECHECK and (e := exactness(o)) is not None:
             rivals.append((lay, o, e))
@@ -297,7 +302,7 @@ def _choose_layout(ranked: list[tuple[float, Layout, Order]], exactness: Callabl
         if pick[0].name in VENDOR and common is not None:
             # a misread grid cell copies nothing: a common layout whose read keeps the laws far better stays
             laws = [orientation.limb_agreement(assemble(r[1]), fs) for r in (pick, common)]
-            if None not in laws and laws[1] >= max(laws[0] + TWIN_LAWS, LAWS_CHOOSE):
+            if laws[0] is not None and _laws_clearly_better(laws[1], laws[0]):
                 notes.append(f"{common[0].name}, not {pick[0].name}: its read keeps the limb-lead laws "
                              f"{laws[1]:.2f} against {laws[0]:.2f}")
                 pick, by_copies = common, False
@@ -311,7 +316,7 @@ def _choose_layout(ranked: list[tuple[float, Layout, Order]], exactness: Callabl
         agree = [orientation.limb_agreement(assemble(o), fs) for _, o, _ in rivals]
         agree = [-np.inf if a is None else a for a in agree]
         k = int(np.argmax(agree))
-        if k > 0 and agree[k] >= max(agree[0] + TWIN_LAWS, LAWS_CHOOSE):
+        if k > 0 and _laws_clearly_better(agree[k], agree[0]):
             notes.append(f"lead order from the limb-lead laws: {rivals[k][0].name} agrees {agree[k]:.2f}, "
                          f"{layout.name} {agree[0]:.2f}")
             layout, order = rivals[k][0], rivals[k][1]
@@ -852,15 +857,24 @@ def _read(page: Page, ink: np.ndarray, grid_img: np.ndarray, sharp: float, cfg: 
 
     clipped = x_end >= ink.shape[1] - 3 - lw or bool(after)
     n = int(round(cfg.duration * cfg.fs))
+    reads: dict[Order, tuple[np.ndarray, list[PlacedCell]]] = {}
+
+    def assembled(order: Order) -> tuple[np.ndarray, list[PlacedCell]]:
+        # the rivals' reads weigh the layout choice, and the chosen one is among them: each is assembled once
+        if order not in reads:
+            reads[order] = _assemble(rows, order, x0, sec_px, mv_px, cfg.fs, n, lw, ppm_y)
+        return reads[order]
+
     if cfg.layout == "auto":
         ranked = _match_layout(clean, rows, x0, sec_px, ppm_x)
-        # a twin's read needs the origin its own order implies; twins share their cells' times, so one suffices
+        # the origin the best-scoring order implies serves its rivals too: exact for its twins (the same cells'
+        # times), an approximation for rivals whose strips sit in other rows
         x0, sec_px = _refine_origin(ink, rows, ranked[0][2], x0, sec_px, ppm_x, fit_scale=not grid_found,
                                     clipped=clipped)
         _fill_row_gaps(rows, ppm_x)
 
         def assemble(order: Order) -> np.ndarray:
-            return _assemble(rows, order, x0, sec_px, mv_px, cfg.fs, n, lw, ppm_y)[0]
+            return assembled(order)[0]
 
         def exactness(order: Order) -> float | None:
             return _copy_exactness(rows, order, x0, sec_px, ppm_x)
@@ -872,7 +886,7 @@ def _read(page: Page, ink: np.ndarray, grid_img: np.ndarray, sharp: float, cfg: 
         margin = float("nan")
         x0, sec_px = _refine_origin(ink, rows, order, x0, sec_px, ppm_x, fit_scale=not grid_found, clipped=clipped)
         _fill_row_gaps(rows, ppm_x)
-    signal, placed = _assemble(rows, order, x0, sec_px, mv_px, cfg.fs, n, lw, ppm_y)
+    signal, placed = assembled(order)
 
     shown = observed_mask(layout, cfg.fs, n)
     ambiguous = float(np.mean([r.ambiguous for r in rows]))
