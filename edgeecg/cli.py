@@ -368,6 +368,8 @@ app.command()(cli_imaging.render)
 app.command()(cli_imaging.digitize)
 bench_app.command("digitize")(cli_imaging.bench_digitize)
 app.command("train-segmenter")(cli_imaging.train_segmenter)
+app.command("train-label-reader")(cli_imaging.train_label_reader)
+app.command("fit-confidence")(cli_imaging.fit_confidence)
 bench_app.command("serve")(cli_serve.bench_serve)
 
 

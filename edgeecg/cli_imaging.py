@@ -72,6 +72,9 @@ def digitize(
     tracer: Annotated[str, typer.Option(help="classical: every pixel above the ink threshold; net: only the ink "
                                              "the shipped segmenter network marks as trace (opt-in: on the bench "
                                              "it does not yet beat classical).")] = "classical",
+    min_confidence: Annotated[float | None, typer.Option(
+        min=0.0, max=1.0, help="Refuse reads whose calibrated confidence (the probability that the read is "
+                               "right) is below this; default: the bar the shipped model was fitted to.")] = None,
 ) -> None:
     """Signals from a photo, scan or PDF page: CSV/NPZ/WFDB/DICOM/EDF+/FHIR, a quality report and an overlay PNG."""
     from edgeecg.imaging.digitize import DigitizeConfig
@@ -89,7 +92,8 @@ def digitize(
         from edgeecg.extras import require
 
         require("hospital", "--format dicom/edf")
-    cfg = DigitizeConfig(layout=layout, fs=out_fs, speed=speed, gain=gain, orientation=orientation, tracer=tracer)
+    cfg = DigitizeConfig(layout=layout, fs=out_fs, speed=speed, gain=gain, orientation=orientation, tracer=tracer,
+                         min_confidence=min_confidence)
     result = run(load_image(image, page), cfg)
     q = result.quality
     table = Table(title=f"{image.name}: layout {q.layout}, confidence {q.confidence:.2f}")
@@ -134,11 +138,16 @@ def bench_digitize(
                                               "strip, 6x2 and 12x1 in Cabrera order; all: both.")] = "bench",
     jpeg: Annotated[str, typer.Option(help="Also re-save every read scan and rendered page as JPEG at these "
                                            "qualities (comma list, e.g. 90,50,30) and read it again.")] = "",
+    labels: Annotated[bool, typer.Option(help="Read the printed lead labels to tell layouts apart.")] = True,
+    min_confidence: Annotated[float | None, typer.Option(
+        min=0.0, max=1.0, help="Refuse reads below this calibrated confidence (default: the model's bar; 0 keeps "
+                               "every read, as edgeecg fit-confidence wants).")] = None,
 ) -> None:
     """Render -> capture -> digitize -> SNR per source, layout and severity; layout detection; time; memory;
     with --turned, the same pages lying other ways: read upright, refused, or read wrongly; with --jpeg, the
     same pages re-saved at lower JPEG qualities."""
     from edgeecg.imaging import bench
+    from edgeecg.imaging.digitize import DigitizeConfig
     from edgeecg.imaging.page import TRACERS
 
     sources = {spec.split(":")[0]: sample_records(spec, n, seed) for spec in (data or ["synth"])}
@@ -155,16 +164,18 @@ def bench_digitize(
         raise typer.BadParameter(f"unknown layout set {layouts}; choose from {', '.join(bench.LAYOUT_SETS)}",
                                  param_hint="--layouts")
     qualities = _qualities(jpeg)
+    base = DigitizeConfig(tracer=tracer, labels=labels, min_confidence=min_confidence)
     results = bench.run(sources, bench.LAYOUT_SETS[layouts], severities=severities, seed=seed, style=style,
-                        tracer=tracer)
+                        base=base)
     memory = _peak_memory(sources, seed)
     render_ms = bench.render_ms(next(iter(sources.values())))
-    again = {"seed": seed, "style": style, "tracer": tracer}
+    again = {"seed": seed, "style": style, "base": base}
     rereads = {"turned": bench.reread(results, sources, bench.LYING, turned, **again) if turned else [],
                "jpeg": bench.reread(results, sources, bench.jpeg_ways(qualities), severities=("none", "scan"),
                                     **again) if qualities else []}
     path = bench.write(results, out, {"peak_memory_mb": memory, "render_ms_200dpi": render_ms, "style": style,
-                                      "tracer": tracer, "layouts": layouts}, rereads)
+                                      "tracer": tracer, "layouts": layouts, "labels": labels,
+                                      "min_confidence": min_confidence}, rereads)
     for by in ("source", "layout"):
         table = Table(title=f"digitizer by {by} (SNR: median over leads, offset removed; CinC 2024: that "
                             "Challenge's mean SNR, refusals 0 dB)")
@@ -271,4 +282,72 @@ def train_segmenter(
     for key, value in card["validation"].items():
         table.add_row(f"held-out {key}", f"{value:.4f}" if isinstance(value, float) else str(value))
     console.print(table)
+    console.print(f"wrote {out}")
+
+
+def train_label_reader(
+    out: Annotated[Path, typer.Option(help="Folder for the network, its ONNX export and its card.")
+                   ] = Path("runs/label-reader"),
+    pages: Annotated[int, typer.Option(min=4, help="Training pages drawn (one to two seconds each).")] = 1200,
+    val_pages: Annotated[int, typer.Option(min=2, help="Pages in the training faces it is scored on.")] = 100,
+    held_out_pages: Annotated[int, typer.Option(min=2, help="Pages in the held-out faces it is scored on.")] = 100,
+    epochs: Annotated[int, typer.Option(min=1)] = 8,
+    seed: Annotated[int, typer.Option()] = 0,
+) -> None:
+    """Train the lead label reader on rendered, labelled, captured pages; export it to ONNX (needs torch).
+
+    Copy the folder's labels.onnx and labels.json into edgeecg/models/labels to ship it."""
+    from edgeecg.extras import require
+
+    require("train", "train-label-reader")
+    from edgeecg.imaging.labels_train import LabelTrainConfig, train
+
+    card = train(LabelTrainConfig(pages=pages, val_pages=val_pages, held_out_pages=held_out_pages, epochs=epochs,
+                                  seed=seed), out)
+    table = Table(title=f"lead label reader ({card['parameters']} parameters, {card['train_seconds']:.0f} s)")
+    for col in ("figure", "training faces, unseen pages", "held-out faces"):
+        table.add_column(col)
+    table.add_row("loss, first 20 steps -> last 50", f"{card['first_loss']:.3f} -> {card['final_loss']:.3f}", "")
+    for key, value in card["validation"].items():
+        held = card["held_out_faces"][key]
+        table.add_row(key, *(str(v) if isinstance(v, int) else f"{v:.4f}" for v in (value, held)))
+    console.print(table)
+    console.print(f"wrote {out}")
+
+
+def fit_confidence(
+    benches: Annotated[list[Path], typer.Argument(help="bench-digitize.json files of runs with --min-confidence 0, "
+                                                       "on seeds the reported bench does not draw.")],
+    out: Annotated[Path, typer.Option(help="Where to write the model (copy it to edgeecg/models/confidence.json "
+                                           "to ship it).")] = Path("runs/confidence.json"),
+    l2: Annotated[float, typer.Option(min=0.0, help="L2 penalty on the standardised weights.")] = 1.0,
+) -> None:
+    """Fit the digitizer's calibrated confidence to bench truth: the probability a read is right (median SNR
+    >= 5 dB, layout right), and the bar under which reads are refused."""
+    from edgeecg.imaging import confidence
+
+    parts = []
+    for path in benches:
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no such bench result; run edgeecg bench digitize --min-confidence 0")
+        parts.append(confidence.bench_reads(json.loads(path.read_text())))
+    x, y = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+    if len(y) < 50 or y.min() == y.max():
+        raise typer.BadParameter(f"{len(y)} reads ({int(y.sum())} right): need at least 50, right and wrong ones",
+                                 param_hint="BENCHES")
+    model = confidence.fit(x, y, l2, fitted_on=", ".join(str(p) for p in benches))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    model.save(out)
+    p = np.array([model.probability(confidence.ReadFeatures(*row)) for row in x])
+    kept = p >= model.bar
+    table = Table(title=f"calibrated confidence: {len(y)} reads, {int(y.sum())} right; bar {model.bar:.3f} keeps "
+                        f"{kept.mean():.1%}, of which {1 - y[kept].mean():.1%} wrong")
+    for col in ("stated", "reads", "mean stated", "share right"):
+        table.add_column(col, justify="right")
+    for band in confidence.reliability(p, y):
+        table.add_row(f"{band['from']:.2f}-{band['to']:.2f}", str(band["reads"]), f"{band['stated']:.3f}",
+                      f"{band['right']:.3f}")
+    console.print(table)
+    weights = sorted(zip(model.names, model.weights, strict=True), key=lambda kv: -abs(kv[1]))
+    console.print("weights (standardised): " + ", ".join(f"{k} {w:+.2f}" for k, w in weights))
     console.print(f"wrote {out}")

@@ -190,3 +190,10 @@ def capture(rendering: Rendering, severity: str | CaptureConfig = "photo",
     img = cv2.cvtColor(cv2.imdecode(buf, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
     trace = None if rendering.trace is None else cv2.warpPerspective(rendering.trace, hom, out_wh, flags=cv2.INTER_AREA)
     return Rendering(img, replace(rendering.truth, homography=hom), trace)
+
+
+def flattened(shot: Rendering, page_wh: tuple[int, int]) -> np.ndarray:
+    """The captured image mapped back onto the page (`page_wh`: width, height) by its true homography: what the
+    digitizer's flattening from the page's outline aims at, for training on captured pages in page coordinates."""
+    inv = np.linalg.inv(shot.truth.homography)
+    return cv2.warpPerspective(shot.image, inv, page_wh, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)

@@ -9,14 +9,14 @@ samples at their true time, NaN elsewhere. numpy + OpenCV only.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from itertools import permutations
 
 import cv2
 import numpy as np
 
+from edgeecg.imaging import confidence, labels, orientation, segment
 from edgeecg.imaging import grid as gridscale
-from edgeecg.imaging import orientation, segment
 from edgeecg.imaging.page import (
     DigitizeError,
     Page,
@@ -56,14 +56,16 @@ from edgeecg.record import LEADS, Record, lead_index
 MIN_SHARPNESS = 0.3
 """Below this focus measure (page.sharpness) 1 mm detail is gone: a 200 dpi render blurred with sigma 4 px
 scores 0.20, the worst simulated poor-photo about 0.5, the real images 0.6-1.8."""
-MIN_CONFIDENCE = 0.6
-"""Below this the digitizer refuses rather than return signals nobody should trust."""
+MIN_COMPLETENESS = 0.6
+"""Below this share of the printed traces followed (times the scale, pulse and ambiguity factors) a read is refused
+before anything else is weighed; the calibrated confidence (confidence.py) then has the last word."""
 FAINT_LEVELS = (0.8, 0.65)
 """Fractions of an image's own ink level tried in turn where nothing readable comes out at that level: a faint,
 motion-blurred trace falls apart at the level that bold labels and the grid pull Otsu's threshold to."""
-FAINT_MIN_CONFIDENCE = 0.75
-"""The bar a read at a lower ink level must clear: more of the paper's noise passes there, and a read that
-only just clears MIN_CONFIDENCE at such a level is often one whose amplitudes are wrong."""
+SECOND_TRY_COMPLETENESS = 0.75
+"""The completeness a second try (a lower ink level, a floor over a dark grid) must reach: more of the paper's noise
+passes at a lower level, and a read that only just reaches MIN_COMPLETENESS at such a level is often one whose
+amplitudes are wrong."""
 LOOK_ALIKE = {"6x2": "2x6", "6x2-sync": "2x6"}
 """Layouts that print the same page geometry; detection names the first, `--layout` picks the others."""
 
@@ -79,9 +81,13 @@ class DigitizeConfig:
     duration: float = 10.0
     orientation: str = "auto"      # auto: find which way up the page lies (orientation.py); as-given: trust it
     tracer: str = "classical"      # classical: thresholds; net: ink only where the trace segmenter sees trace
+    labels: bool = True            # read the printed lead labels to tell layouts that print alike apart
+    min_confidence: float | None = None   # refuse reads below this calibrated confidence; None: the model's bar
 
     def __post_init__(self) -> None:
         check_orientation(self.orientation, self.tracer)
+        if self.min_confidence is not None and not 0.0 <= self.min_confidence <= 1.0:
+            raise DigitizeError(f"min_confidence {self.min_confidence}: use a probability between 0 and 1")
 
 
 @dataclass
@@ -114,6 +120,11 @@ class Quality:
     input_px_per_mm_y: float = 0.0
     orientation: str = "as given"    # how the page lay in the image (it was read turned upright)
     tracer: str = "classical"
+    completeness: float = 0.0        # share of the printed traces followed, times scale, pulse and ambiguity factors
+    ambiguous: float = 0.0           # share of columns where several runs of ink competed
+    second_try: bool = False         # read at a lower ink level or over a dark grid
+    labels_read: labels.LabelEvidence = labels.LabelEvidence(0, 0, 0)   # the chosen layout's printed labels
+    features: dict[str, float] = field(default_factory=dict)            # what the confidence was computed from
 
     @property
     def input_dpi(self) -> float:
@@ -170,9 +181,11 @@ def _within(mask: np.ndarray, trace_area: np.ndarray | None) -> np.ndarray:
     return mask if trace_area is None else cv2.bitwise_and(mask, trace_area)
 
 
-def _above_grid(ink: np.ndarray, mask: np.ndarray, level: float, floor: float) -> tuple[float, np.ndarray]:
-    """(floor, mask) raised above the printed grid's ink level where its lines passed the threshold."""
-    raised = grid_floor(ink, mask)
+def _above_grid(ink: np.ndarray, mask: np.ndarray, level: float, floor: float, dark_grid: bool = False
+                ) -> tuple[float, np.ndarray]:
+    """(floor, mask) raised above the printed grid's ink level where its lines passed the threshold (with
+    `dark_grid`, where they passed it in dashes too)."""
+    raised = grid_floor(ink, mask, broken_lines=dark_grid)
     return (floor, mask) if raised <= floor else (raised, _ink_mask(ink, level, raised))
 
 
@@ -326,6 +339,42 @@ def _choose_layout(ranked: list[tuple[float, Layout, Order]], exactness: Callabl
     if layout.name == "2x6":
         notes.append("2x6, 6x2 and 6x2-sync print alike; pass --layout 6x2-sync if both columns show 0-5 s")
     return layout, order, margin, notes
+
+
+LABELS_MIN = 3
+"""Cells whose printed label must be read as a candidate says, at least, before the labels have a say: and more
+than twice as many as those read as another lead's (a page whose labels the reader does not know, or has none,
+is left to the signals)."""
+LABELS_LEAD = 2
+"""Candidates this far behind the best by the labels (a cell read as printed against one read otherwise: twins
+differ in one cell, the rhythm strip) are left out before the signals choose among the rest."""
+
+
+def _printed_labels(ink: np.ndarray, rows: list[RowTrace], ranked: list[tuple[float, Layout, Order]], x0: float,
+                    sec_px: float, ppm_x: float, ppm_y: float) -> list[labels.LabelEvidence]:
+    """How the lead labels printed at each candidate's cell starts agree with it, read once per position."""
+    cells = [[((r, round(x0 + pos * sec_px, 1)), c.lead, c.inverted)
+              for r, row in enumerate(order) for c, pos in zip(row, paper_starts(row), strict=True)]
+             for _, _, order in ranked]
+    read_at = labels.read(ink, [r.baseline for r in rows], (p for cs in cells for p, _, _ in cs), ppm_x, ppm_y)
+    return [labels.evidence(read_at, cs) for cs in cells]
+
+
+def _by_labels(ranked: list[tuple[float, Layout, Order]], evidence: list[labels.LabelEvidence]
+               ) -> tuple[list[tuple[float, Layout, Order]], list[str]]:
+    """The candidates the printed labels leave standing, best first as ranked, and a note: those within
+    LABELS_LEAD of the best by the labels, where its labels were read (LABELS_MIN); all of them otherwise."""
+    scores = np.array([e.score for e in evidence])
+    best = evidence[int(np.argmax(scores))]
+    if best.matches < LABELS_MIN or best.matches <= 2 * best.contradictions:
+        return ranked, []
+    kept = [r for r, sc in zip(ranked, scores, strict=True) if sc > scores.max() - LABELS_LEAD]
+    if len(kept) == len(ranked):
+        return ranked, []
+    names = sorted({lay.name for _, lay, _ in kept})
+    return kept, [f"printed lead labels: {best.matches} of {best.cells} cells read as {' or '.join(names)} prints "
+                  f"them" + (f", {best.contradictions} otherwise" if best.contradictions else "")
+                  + f"; {len(ranked) - len(kept)} other reading(s) of the page left out"]
 
 
 def _row_height(row: RowTrace, x: np.ndarray) -> np.ndarray:
@@ -662,16 +711,19 @@ def digitize(image: np.ndarray, config: DigitizeConfig | None = None) -> Digitiz
     corners = find_page(img)
     if cfg.orientation == "as-given":
         result = _digitize_as_given(img, corners, cfg)
-        _check_limb_laws(orientation.evidence(result.record.signal, result.record.fs).limb_laws)
-        return result
+        e = orientation.evidence(result.record.signal, result.record.fs)
+        _check_limb_laws(e.limb_laws)
+        return _calibrated(result, e, orientation.sure(e), cfg)
 
     def read(turn: str, turned: np.ndarray) -> Digitized:   # the page's outline, found once for the image as given
         return _digitize_as_given(turned, corners if turn == "as given" else find_page(turned), cfg)
 
-    def features(d: Digitized) -> tuple[np.ndarray, float, bool, bool]:
-        return d.record.signal, d.record.fs, d.quality.pulse_found, d.quality.layout in VENDOR
+    def summary(d: Digitized) -> orientation.ReadSummary:
+        printed = d.quality.labels_read
+        return orientation.ReadSummary(d.record.signal, d.record.fs, d.quality.pulse_found, d.quality.layout in VENDOR,
+                                       printed.score / max(printed.cells, 1))
 
-    reading = orientation.upright(img, corners, read, features, DigitizeError, UnsureReadError)
+    reading = orientation.upright(img, corners, read, summary, DigitizeError, UnsureReadError)
     if reading.turn != "as given":
         reading.result.quality.orientation = reading.turn
         reading.result.quality.notes.append(f"the page lay {reading.turn} in the image: read turned upright")
@@ -681,7 +733,40 @@ def digitize(image: np.ndarray, config: DigitizeConfig | None = None) -> Digitiz
         reading.result.quality.notes.append(f"which way up the page lies is not certain (time direction "
                                             f"{e.direction:+.2f}, QRS polarity {e.polarity:+.2f}): read {how}")
     _check_limb_laws(reading.evidence.limb_laws)
-    return reading.result
+    return _calibrated(reading.result, reading.evidence, reading.sure, cfg)
+
+
+def read_features(result: Digitized, e: orientation.Evidence, sure: bool) -> confidence.ReadFeatures:
+    """The numbers the calibrated confidence weighs, from a read and the evidence of which way up it lay."""
+    q, signal = result.quality, result.record.signal
+    cells = max(q.labels_read.cells, 1)
+    return confidence.ReadFeatures(
+        completeness=q.completeness, min_coverage=min((lq.coverage for lq in q.leads), default=0.0),
+        grid_found=float(q.grid_found), pulse_found=float(q.pulse_found), ambiguous=q.ambiguous,
+        layout_margin=float(np.clip(np.nan_to_num(q.layout_margin), 0.0, 10.0)),
+        labels_matched=q.labels_read.matches / cells, labels_against=q.labels_read.contradictions / cells,
+        limb_laws=0.0 if e.limb_laws is None else e.limb_laws, laws_checked=float(e.limb_laws is not None),
+        orientation_sure=float(sure), direction=float(np.clip(e.direction, -1.5, 1.5)), polarity=e.polarity,
+        log_sharpness=float(np.log(max(q.sharpness, 1e-3))), second_try=float(q.second_try),
+        page_found=float(q.page_found), log_px_per_mm=float(np.log(max(q.input_px_per_mm_x, 1e-3))),
+        roughness=confidence.roughness(signal), log_amplitude=confidence.log_amplitude(signal))
+
+
+def _calibrated(result: Digitized, e: orientation.Evidence, sure: bool, cfg: DigitizeConfig) -> Digitized:
+    """The read with its calibrated confidence (and each lead's: its coverage times it), or an UnsureReadError
+    below the bar."""
+    q = result.quality
+    features = read_features(result, e, sure)
+    model = confidence.load()
+    p = model.probability(features)
+    q.features, q.confidence = features.as_dict(), round(p, 3)
+    q.leads = [replace(lq, confidence=round(lq.coverage * p, 3)) for lq in q.leads]
+    bar = model.bar if cfg.min_confidence is None else cfg.min_confidence
+    if p < bar:
+        raise UnsureReadError(f"this read is likely wrong (calibrated confidence {p:.2f} < {bar:.2f}; "
+                              f"{'; '.join(q.notes) or 'nothing else noted'}); retake it flat, in focus and whole, "
+                              "or pass --layout")
+    return result
 
 
 MIN_LIMB_LAWS = 0.3
@@ -712,9 +797,9 @@ def _digitize_as_given(img: np.ndarray, corners: np.ndarray | None, cfg: Digitiz
 
 
 def _read_faint_too(img: np.ndarray, corners: np.ndarray | None, cfg: DigitizeConfig) -> Digitized:
-    """The page flattened and its ink and grid evidence read once, then `_read` at the image's own ink level
-    and at the FAINT_LEVELS; the first level's refusal if none reads. Blur does not depend on the level: a
-    blurred page is refused before any of them."""
+    """The page flattened and its ink and grid evidence read once, then `_read` at the image's own ink level,
+    above a dark grid's dashes, and at the FAINT_LEVELS; the first try's refusal if none reads. Blur does not
+    depend on the level: a blurred page is refused before any of them."""
     page = rectify(img, corners)
     ink, grid_img = darkness(page.rgb)
     trace_area = None
@@ -728,23 +813,26 @@ def _read_faint_too(img: np.ndarray, corners: np.ndarray | None, cfg: DigitizeCo
     try:
         return _read(page, ink, grid_img, sharp, cfg, trace_area)
     except DigitizeError as first:
-        for level in FAINT_LEVELS:
+        for level, dark_grid in ((1.0, True), *((lv, False) for lv in FAINT_LEVELS)):
             try:
-                return _read(page, ink, grid_img, sharp, cfg, trace_area, level)
+                return _read(page, ink, grid_img, sharp, cfg, trace_area, level, dark_grid)
             except DigitizeError:
                 continue
         raise first from None
 
 
 def _read(page: Page, ink: np.ndarray, grid_img: np.ndarray, sharp: float, cfg: DigitizeConfig,
-          trace_area: np.ndarray | None, level: float = 1.0) -> Digitized:
-    """One reading at `level` of the image's ink threshold; with `trace_area` (where the segmenter sees trace),
-    the ink mask is cut to it after the thresholds and the grid's level are found on the whole page, as without it."""
+          trace_area: np.ndarray | None, level: float = 1.0, dark_grid: bool = False) -> Digitized:
+    """One reading at `level` of the image's ink threshold (with `dark_grid`, raised over a grid whose lines pass
+    it in dashes); with `trace_area` (where the segmenter sees trace), the ink mask is cut to it after the
+    thresholds and the grid's level are found on the whole page, as without it."""
     notes: list[str] = [] if level == 1.0 else [f"faint traces: read at {level:.0%} of the image's own ink level"]
     mask = _ink_mask(ink, level)
     # ECG traces and labels cover a few per cent of a page (uniform noise: 14 %), unless a crisp grid passed
     # the threshold (clean exports: square to the image, so its lines can be found before any deskewing)
-    floor, mask = _above_grid(ink, mask, level, 0.0)
+    floor, mask = _above_grid(ink, mask, level, 0.0, dark_grid)
+    if dark_grid and floor > 0:
+        notes.append("a dark grid passed the ink level in dashes: read above it")
     dark = float(np.count_nonzero(mask)) / mask.size
     if dark > 0.13:
         raise DigitizeError(f"the image does not look like a printed ECG: dark marks cover {dark:.0%} of it (a "
@@ -760,7 +848,7 @@ def _read(page: Page, ink: np.ndarray, grid_img: np.ndarray, sharp: float, cfg: 
         if trace_area is not None:   # rotation interpolates: back to 0 or 255
             trace_area = cv2.threshold(rotate(trace_area, angle)[0], 127, 255, cv2.THRESH_BINARY)[1]
         mask = _ink_mask(ink, level, floor)
-        floor, mask = _above_grid(ink, mask, level, floor)  # squared now: the lines run along pixel rows
+        floor, mask = _above_grid(ink, mask, level, floor, dark_grid)  # squared now: lines run along pixel rows
         mask = _within(mask, trace_area)
     near = None
     if page.found_page:  # a flattened photo keeps some perspective: even out the grid pitch before measuring it
@@ -865,27 +953,34 @@ def _read(page: Page, ink: np.ndarray, grid_img: np.ndarray, sharp: float, cfg: 
             reads[order] = _assemble(rows, order, x0, sec_px, mv_px, cfg.fs, n, lw, ppm_y)
         return reads[order]
 
+    def assemble(order: Order) -> np.ndarray:
+        return assembled(order)[0]
+
+    def exactness(order: Order) -> float | None:
+        return _copy_exactness(rows, order, x0, sec_px, ppm_x)
+
     if cfg.layout == "auto":
         ranked = _match_layout(clean, rows, x0, sec_px, ppm_x)
-        # the origin the best-scoring order implies serves its rivals too: exact for its twins (the same cells'
-        # times), an approximation for rivals whose strips sit in other rows
-        x0, sec_px = _refine_origin(ink, rows, ranked[0][2], x0, sec_px, ppm_x, fit_scale=not grid_found,
-                                    clipped=clipped)
-        _fill_row_gaps(rows, ppm_x)
-
-        def assemble(order: Order) -> np.ndarray:
-            return assembled(order)[0]
-
-        def exactness(order: Order) -> float | None:
-            return _copy_exactness(rows, order, x0, sec_px, ppm_x)
-
-        layout, order, margin, layout_notes = _choose_layout(ranked, exactness, assemble, cfg.fs)
-        notes += layout_notes
     else:
-        layout, order = _given_layout(cfg.layout, len(rows))
+        ranked = [(float("nan"), *_given_layout(cfg.layout, len(rows)))]
+    # the origin the best-scoring order implies serves its rivals too: exact for its twins (the same cells' times),
+    # an approximation for rivals whose strips sit in other rows
+    x0, sec_px = _refine_origin(ink, rows, ranked[0][2], x0, sec_px, ppm_x, fit_scale=not grid_found, clipped=clipped)
+    _fill_row_gaps(rows, ppm_x)
+    printed: list[labels.LabelEvidence] | None = None
+    if cfg.labels:
+        try:
+            printed = _printed_labels(ink, rows, ranked, x0, sec_px, ppm_x, ppm_y)
+        except labels.LabelReaderError as err:
+            notes.append(f"lead labels not read: {err}")
+    if cfg.layout == "auto":
+        kept, label_notes = _by_labels(ranked, printed) if printed else (ranked, [])
+        layout, order, margin, layout_notes = _choose_layout(kept, exactness, assemble, cfg.fs)
+        notes += label_notes + layout_notes
+    else:
+        _, layout, order = ranked[0]
         margin = float("nan")
-        x0, sec_px = _refine_origin(ink, rows, order, x0, sec_px, ppm_x, fit_scale=not grid_found, clipped=clipped)
-        _fill_row_gaps(rows, ppm_x)
+    label_read = printed[next(i for i, (_, _, o) in enumerate(ranked) if o == order)] if printed else None
     signal, placed = assembled(order)
 
     shown = observed_mask(layout, cfg.fs, n)
@@ -901,17 +996,20 @@ def _read(page: Page, ink: np.ndarray, grid_img: np.ndarray, sharp: float, cfg: 
     if coverage < 0.5:
         raise DigitizeError(f"only {coverage:.0%} of the printed traces could be followed; the image is too faint, "
                             f"cluttered or not a printed 12-lead ECG")
-    bar = MIN_CONFIDENCE if level == 1.0 else FAINT_MIN_CONFIDENCE
+    second_try = level < 1.0 or dark_grid
+    bar = SECOND_TRY_COMPLETENESS if second_try else MIN_COMPLETENESS
     if coverage * image_conf < bar:
         found = "; ".join(notes) or "rows, scale or layout uncertain"
-        raise UnsureReadError(f"could not read this print reliably (confidence {coverage * image_conf:.2f} < "
-                            f"{bar}: {found}); retake it flat, in focus and whole, or pass --layout")
+        raise UnsureReadError(f"could not read this print reliably (traces followed {coverage * image_conf:.2f} < "
+                              f"{bar}: {found}); retake it flat, in focus and whole, or pass --layout")
     quality = Quality(
         confidence=round(coverage * image_conf, 3), layout=layout.name, layout_detected=cfg.layout == "auto",
         layout_margin=round(margin, 2), page_found=page.found_page, rotation_deg=round(angle, 2),
         px_per_mm_x=round(ppm_x, 3), px_per_mm_y=round(ppm_y, 3), grid_found=grid_found, gain_mm_per_mv=gain,
         tracer=cfg.tracer,
         pulse_found=bool(pulses), sharpness=round(sharp, 3), rows=len(rows), leads=leads, notes=notes,
-        input_px_per_mm_x=round(ppm_x * page.input_px[0], 3), input_px_per_mm_y=round(ppm_y * page.input_px[1], 3))
+        input_px_per_mm_x=round(ppm_x * page.input_px[0], 3), input_px_per_mm_y=round(ppm_y * page.input_px[1], 3),
+        completeness=round(coverage * image_conf, 3), ambiguous=round(ambiguous, 3), second_try=second_try,
+        labels_read=label_read or labels.LabelEvidence(0, 0, 0))
     record = Record(signal, cfg.fs, record_id="", meta={"source": "digitized", "layout": layout.name})
     return Digitized(record, quality, page.rgb, rows, placed, rotation, remaps)

@@ -58,6 +58,18 @@ class Evidence:
     beats: int
     pulse_up: bool | None = None   # the reading found a calibration pulse (it only rises on a page right side up)
     rare_layout: bool = False
+    labels_read: float = 0.0       # share of its cells whose printed label reads as it says, less those read otherwise
+
+
+@dataclass(frozen=True)
+class ReadSummary:
+    """What `upright` weighs of one reading of the page: its signals and what the page itself showed."""
+
+    signal: np.ndarray
+    fs: float
+    pulse_up: bool
+    rare_layout: bool
+    labels_read: float = 0.0
 
 
 def _lead_beats(x: np.ndarray, beats: np.ndarray, half: int) -> np.ndarray | None:
@@ -171,12 +183,18 @@ backwards, which keeps the limb-lead laws and the leads' polarity, so only the t
 +0.25 against -0.15 on ecg00003) would tell them apart; the common print seen the common way is the likelier."""
 
 
+LABELS_WEIGHT = 2.0
+"""What the printed labels add to a reading, per share of its cells read as it says: text printed upright reads
+upright only (a turned or mirrored page's labels read as nothing, or sit where no cell of the reading starts)."""
+
+
 def upright_score(e: Evidence) -> float:
     """One number to rank readings of one page by: higher is more like an upright ECG."""
     laws = 0.0 if e.limb_laws is None else 2.0 * (e.limb_laws - SURE["limb_laws"])
     pulse = PULSE_BONUS if e.pulse_up else 0.0
     rare = RARE_LAYOUT if e.rare_layout else 0.0
-    return float(np.clip(e.direction, -1.5, 1.5) + 2.0 * e.polarity + laws + pulse - rare)
+    printed = LABELS_WEIGHT * e.labels_read
+    return float(np.clip(e.direction, -1.5, 1.5) + 2.0 * e.polarity + laws + pulse - rare + printed)
 
 
 @dataclass(frozen=True)
@@ -187,9 +205,9 @@ class Reading(Generic[T]):
     sure: bool = True
 
 
-def _evidence(features: tuple[np.ndarray, float, bool, bool]) -> Evidence:
-    signal, fs, pulse, rare = features
-    return replace(evidence(signal, fs), pulse_up=pulse, rare_layout=rare)
+def _evidence(read: ReadSummary) -> Evidence:
+    return replace(evidence(read.signal, read.fs), pulse_up=read.pulse_up, rare_layout=read.rare_layout,
+                   labels_read=read.labels_read)
 
 
 def _portrait(image: np.ndarray, corners: np.ndarray | None) -> bool:
@@ -202,11 +220,11 @@ def _portrait(image: np.ndarray, corners: np.ndarray | None) -> bool:
 
 
 def upright(image: np.ndarray, corners: np.ndarray | None, read: Callable[[str, np.ndarray], T],
-            features: Callable[[T], tuple[np.ndarray, float, bool, bool]], error: type[Exception],
+            summary: Callable[[T], ReadSummary], error: type[Exception],
             unsure: type[Exception]) -> Reading[T]:
     """The page read upright: as it lies if that reading is sure, else every position its shape allows, compared
-    (`read(turn, turned image)`; `features`: a reading's signal, its rate, whether it found a calibration pulse,
-    and whether it took the page for a rare layout); `error` (with the reason) where none reads or none leads
+    (`read(turn, turned image)`; `summary`: what a reading gives to weigh, ReadSummary); `error` (with the
+    reason) where none reads or none leads
     clearly. A portrait page tries the quarter turns first and falls back to the landscape positions (a page
     printed in portrait). Where a set's first position is refused, its others are read only if the refusal is
     `unsure` (rows found, confidence short)."""
@@ -223,7 +241,7 @@ def upright(image: np.ndarray, corners: np.ndarray | None, read: Callable[[str, 
                     if not isinstance(err, unsure):
                         break    # the set's other positions are this one mirrored or flipped: the same rows
                 continue
-            readings.append(Reading(turn, result, _evidence(features(result))))
+            readings.append(Reading(turn, result, _evidence(summary(result))))
             if k == 0 and sure(readings[0].evidence):
                 return readings[0]
         if readings:

@@ -452,8 +452,9 @@ def ink_threshold(ink: np.ndarray) -> int:
     return int(np.clip(thr, 64, 153))
 
 
-def grid_floor(ink: np.ndarray, mask: np.ndarray) -> float:
-    """An ink level above the printed grid's, where grid lines passed the threshold (0 where none did).
+def grid_floor(ink: np.ndarray, mask: np.ndarray, broken_lines: bool = False) -> float:
+    """An ink level above the printed grid's, where grid lines passed the threshold (0 where none did); with
+    `broken_lines`, also where they passed it only in dashes (`_broken_lines_floor`).
 
     A crisp grey grid (a clean digital export) puts its major lines into Otsu's upper class, and the rule
     removal that follows erases whatever trace lies along them: a row's baseline printed on a major line
@@ -465,7 +466,7 @@ def grid_floor(ink: np.ndarray, mask: np.ndarray) -> float:
     h, w = mask.shape
     cols = _unbroken(mask, axis=0)
     if cols.size < 3:
-        return 0.0
+        return _broken_lines_floor(ink, mask) if broken_lines else 0.0
     lines = np.zeros((h, w), np.uint8)
     lines[:, cols] = 255
     lines[_unbroken(mask, axis=1), :] = 255
@@ -478,6 +479,44 @@ def grid_floor(ink: np.ndarray, mask: np.ndarray) -> float:
     if rest_level - grid_level < 20:
         return 0.0
     return grid_level + (rest_level - grid_level) / 3
+
+
+GRID_STRIPS = 8
+"""Horizontal strips the page is cut into to find vertical grid lines by their median ink: a line photographed
+a little bent or tilted still runs down one column within a strip (an eighth of the page, 15-25 mm)."""
+
+
+def _broken_lines_floor(ink: np.ndarray, mask: np.ndarray) -> float:
+    """The floor where a dark grid's lines passed the threshold only in part (0 where they did not).
+
+    A photo's dark red or grey grid sits just around Otsu's level, so its major lines pass it in dashes that
+    neither count as unbroken rules nor fall to rule removal, and every second major line then passes for a
+    row of traces (a real 3x4+II photo read as 11 rows). Vertical lines show their own level as the median ink
+    down a column within a strip, and they do so all over the page: a trace holds a column over half a strip's
+    height only at tall QRS strokes, which in a 12x1 print's chest leads touch from row to row, but only in the
+    strips those rows lie in. A screen's moire passes for such lines too, and a floor above it loses a pale
+    trace: the digitizer asks for this floor only where the page read as it is gave nothing.
+    """
+    on = mask > 0
+    if not on.any():
+        return 0.0
+    h, w = ink.shape
+    edges = np.linspace(0, h, GRID_STRIPS + 1).astype(int)
+    # a column's median passes the threshold where over half of it is in the mask
+    lines = [(a, b, np.flatnonzero(_column_share(mask[a:b]) > 0.5)) for a, b in zip(edges[:-1], edges[1:], strict=True)]
+    spread = sum(cols.size >= 0.005 * w for _, _, cols in lines) >= 0.75 * GRID_STRIPS
+    if not spread or sum(cols.size for _, _, cols in lines) < 0.01 * GRID_STRIPS * w:  # a line every 5 mm: 10 %
+        return 0.0
+    grid_level = float(np.median(np.concatenate([np.median(ink[a:b, cols], axis=0) for a, b, cols in lines])))
+    trace_level = float(np.percentile(ink[on], 99))
+    if trace_level - grid_level < 40:
+        return 0.0
+    return grid_level + (trace_level - grid_level) / 3
+
+
+def _column_share(mask: np.ndarray) -> np.ndarray:
+    """The inked share of every column of `mask`."""
+    return cv2.reduce(mask, 0, cv2.REDUCE_SUM, dtype=cv2.CV_32S).ravel() / (255.0 * mask.shape[0])
 
 
 def _unbroken(mask: np.ndarray, axis: int) -> np.ndarray:

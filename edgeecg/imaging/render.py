@@ -32,6 +32,8 @@ FONTS: dict[str, int] = {
     "simplex": cv2.FONT_HERSHEY_SIMPLEX, "duplex": cv2.FONT_HERSHEY_DUPLEX, "complex": cv2.FONT_HERSHEY_COMPLEX,
     "triplex": cv2.FONT_HERSHEY_TRIPLEX, "plain": cv2.FONT_HERSHEY_PLAIN,
 }
+LABEL_OFFSETS_MM = {"above": -4.0, "below": 7.0, "inside": 1.2}
+"""Where a lead label's text baseline sits, in mm below the trace's baseline, for each `label_position`."""
 PULSE_MM = 10.0
 """Width of the calibration-pulse block that precedes every row (the trace starts right after it)."""
 
@@ -52,7 +54,7 @@ class RenderConfig:
     line_width: float = 0.3        # mm
     trace_colour: tuple[int, int, int] = (0, 0, 0)   # RGB
     font: str = "simplex"
-    label_position: str = "above"  # above or below the baseline, or inside (on it), at each cell's start
+    label_position: str = "above"  # above or below the baseline, inside (on it), at each cell's start; or none
     margin_left: float = 13.5      # mm, left edge to the calibration pulse
     margin_top: float = 22.0       # mm, space for the header
     margin_bottom: float = 8.0     # mm
@@ -78,8 +80,9 @@ class RenderConfig:
                               f"{self.gain}")
         if not 50 <= self.dpi <= 1200:
             raise RenderError(f"dpi must be between 50 and 1200, got {self.dpi}")
-        if self.label_position not in ("above", "below", "inside") or self.rhythm_position not in ("bottom", "top"):
-            raise RenderError("label_position is above|below|inside and rhythm_position bottom|top")
+        if self.label_position not in LABEL_OFFSETS_MM and self.label_position != "none" \
+                or self.rhythm_position not in ("bottom", "top"):
+            raise RenderError("label_position is above|below|inside|none and rhythm_position bottom|top")
         if self.pulse not in ("start", "end", "none") or self.minor_grid not in ("lines", "dots", "none"):
             raise RenderError("pulse is start|end|none and minor_grid lines|dots|none")
         if not 0 <= self.grid_px <= 8 or self.grid_emphasis not in ("major", "minor", "even"):
@@ -104,6 +107,7 @@ class CellBox:
     x1: float
     baseline: float
     row: int
+    inverted: bool = False   # printed upside down (Cabrera's -aVR)
 
 
 @dataclass
@@ -262,11 +266,12 @@ def render(record: Record, layout: Layout | str, config: RenderConfig | None = N
             pen.line(xs, ys)
             cx0 = x_origin + pos * cfg.speed * ppm
             cx1 = cx0 + (cell.end - cell.start) * cfg.speed * ppm
-            boxes.append(CellBox(LEADS[lead], cell.start, cell.end, cx0, cx1, base, r))
-            dy = {"above": -4.0, "below": 7.0, "inside": 1.2}[cfg.label_position] * ppm
-            label = f"-{LEADS[lead]}" if cell.inverted else LEADS[lead]
-            cv2.putText(page, label, (int(cx0 + 1.5 * ppm), int(base + dy)), font, font_scale, colour,
-                        max(1, int(round(line_px)) - 1), cv2.LINE_AA)
+            boxes.append(CellBox(LEADS[lead], cell.start, cell.end, cx0, cx1, base, r, cell.inverted))
+            if cfg.label_position != "none":
+                dy = LABEL_OFFSETS_MM[cfg.label_position] * ppm
+                label = f"-{LEADS[lead]}" if cell.inverted else LEADS[lead]
+                cv2.putText(page, label, (int(cx0 + 1.5 * ppm), int(base + dy)), font, font_scale, colour,
+                            max(1, int(round(line_px)) - 1), cv2.LINE_AA)
             if cfg.separators and pos > 0:
                 pen.line(np.array([cx0, cx0]), np.array([base - 3 * ppm, base + 3 * ppm]))
     page_marks.draw(page, cfg.marks, cfg.marks_seed, ppm, cfg.margin_top)

@@ -13,8 +13,10 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import cv2
 import numpy as np
@@ -22,12 +24,13 @@ import torch
 import torch.nn.functional as F
 
 from edgeecg.imaging.bench import BENCH_LAYOUTS, wide_style
-from edgeecg.imaging.capture import capture
+from edgeecg.imaging.capture import capture, flattened
 from edgeecg.imaging.render import render
 from edgeecg.imaging.segment import NET_SIDE, OUTPUT_SCALE, PRECISIONS, Segmenter, net_input
 from edgeecg.imaging.segment_net import TraceNet, TraceNetConfig
 
 SEVERITIES = ("none", "scan", "photo", "photo", "poor-photo")
+T = TypeVar("T")
 KEEP_FLOAT = ("/u1", "/head")
 """Left in float by INT8: quantizing the last decoder block alone took the INT8 mask's IoU with FP32's from 0.95
 to 0.88 on held-out pages (each block's sensitivity measured in turn); the rest costs under 0.01."""
@@ -62,9 +65,7 @@ def training_page(seed: int) -> tuple[np.ndarray, np.ndarray]:
     image, trace = shot.image, shot.trace
     if severity in ("photo", "poor-photo") and rng.random() < 0.8:   # flattened from its outline
         ph, pw = page.image.shape[:2]
-        inv = np.linalg.inv(shot.truth.homography)
-        image = cv2.warpPerspective(image, inv, (pw, ph), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        trace = page.trace
+        image, trace = flattened(shot, (pw, ph)), page.trace
     turn = int(rng.integers(8))
     image, trace = _turned(image, turn), _turned(trace, turn)
     x, hw = net_input(image)
@@ -86,14 +87,15 @@ def _turned(img: np.ndarray, k: int) -> np.ndarray:
     return np.ascontiguousarray(out[:, ::-1] if k >= 4 else out)
 
 
-def make_pages(seeds: range, progress, workers: int = 2) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Drawn in `workers` processes: a page takes about a second to render, capture and flatten."""
+def make_pages(seeds: range, progress, workers: int = 2, draw: Callable[[int], T] = training_page) -> list[T]:
+    """`draw(seed)` for every seed, in `workers` processes: a page takes about a second to render, capture and
+    flatten."""
     from concurrent.futures import ProcessPoolExecutor
 
     task = progress.add_task("drawing pages", total=len(seeds), info="")
     pages = []
     with ProcessPoolExecutor(workers) as pool:
-        for page in pool.map(training_page, seeds, chunksize=4):
+        for page in pool.map(draw, seeds, chunksize=4):
             pages.append(page)
             progress.update(task, advance=1)
     return pages

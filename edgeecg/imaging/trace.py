@@ -535,7 +535,9 @@ def _pulse(mask: np.ndarray, row: RowTrace, px_per_mm: float) -> tuple[float, fl
         base = row.baseline
     ya = max(0, int(base - 25 * px_per_mm))
     yb = int(base + 1.5 * px_per_mm)
-    sub = mask[ya:yb, max(0, x0 - 2): x0 + span] > 0
+    # widened by a pixel each side: a riser the pen drew slanted (or a photo's perspective left leaning) steps
+    # sideways as it climbs, and is contiguous only across neighbouring columns
+    sub = cv2.dilate(mask[ya:yb, max(0, x0 - 2): x0 + span], np.ones((1, 3), np.uint8)) > 0
     if sub.shape[1] < span // 2:
         return None
     bi = int(base) - ya

@@ -11,7 +11,16 @@ import pytest
 from edgeecg.data.synth import SynthConfig, simulate
 from edgeecg.imaging.bench import LYING
 from edgeecg.imaging.digitize import DigitizeConfig, DigitizeError, UnsureReadError, digitize
-from edgeecg.imaging.orientation import LANDSCAPE, PORTRAIT, TURNS, evidence, sure, upright, upright_score
+from edgeecg.imaging.orientation import (
+    LANDSCAPE,
+    PORTRAIT,
+    TURNS,
+    ReadSummary,
+    evidence,
+    sure,
+    upright,
+    upright_score,
+)
 from edgeecg.imaging.render import render
 from edgeecg.imaging.score import score
 from edgeecg.layouts import apply
@@ -133,9 +142,9 @@ def test_a_rare_layout_keeping_the_laws_outvotes_nothing(records: list[Record]) 
             raise DigitizeError("no rows")
         return turn
 
-    def features(turn: str) -> tuple[np.ndarray, float, bool, bool]:
-        return signals[turn], 100.0, True, turn == "mirrored"      # read mirrored, the page is a 3x4+V5
+    def summary(turn: str) -> ReadSummary:
+        return ReadSummary(signals[turn], 100.0, True, turn == "mirrored")      # read mirrored, the page is a 3x4+V5
 
-    got = upright(np.zeros((100, 200, 3), np.uint8), None, read, features, DigitizeError, UnsureReadError)
+    got = upright(np.zeros((100, 200, 3), np.uint8), None, read, summary, DigitizeError, UnsureReadError)
     assert evidence(signals["mirrored"], 100.0).limb_laws > 0.99 > 0.85 > evidence(noisy, 100.0).limb_laws
     assert got.turn == "as given"

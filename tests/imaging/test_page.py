@@ -177,3 +177,25 @@ def test_area_shrink_averages_whole_blocks_and_leaves_out_the_ragged_edge():
     small = area_shrink(img, 2)
     blocks = img[:6, :8].reshape(3, 2, 4, 2).mean(axis=(1, 3))
     assert small.shape == (3, 4) and np.allclose(small, blocks)
+
+
+def test_a_dark_grid_passing_the_threshold_in_dashes_sets_a_floor_only_when_asked():
+    """Vertical lines every 5 mm at ink 110 that pass a threshold of 100 only in dashes (a photo's dark red grid)
+    under a trace at 240: with broken_lines the floor sits between them; without, none (the digitizer asks
+    only where the page read as it is gave nothing). QRS strokes touching from row to row in two strips of the
+    page (a 12x1 print's chest leads) set none."""
+    from edgeecg.imaging.page import grid_floor
+
+    rng = np.random.default_rng(0)
+    ink = np.zeros((400, 800), np.uint8)
+    for x in range(0, 800, 20):
+        ink[:, x: x + 2] = np.where(rng.random((400, 1)) < 0.7, 110, 60).astype(np.uint8)
+    for y in (100, 200, 300):
+        ink[y - 1: y + 2, 10:790] = 240
+    mask = (ink > 100).astype(np.uint8) * 255
+    assert grid_floor(ink, mask) == 0.0
+    assert 110 < grid_floor(ink, mask, broken_lines=True) < 240
+    qrs = np.zeros((400, 800), np.uint8)
+    qrs[250:350, 100:700:5] = 200   # enough columns to count as lines, but only in two strips
+    qrs[300, :] = 250
+    assert grid_floor(qrs, (qrs > 100).astype(np.uint8) * 255, broken_lines=True) == 0.0

@@ -84,7 +84,8 @@ def test_render_speed_is_reasonable(ecgs):
 
 
 STYLE_OPTIONS = [dict(pulse="end"), dict(pulse="none"), dict(minor_grid="dots"), dict(minor_grid="none"),
-                 dict(label_position="inside"), dict(margin_top=65.0), dict(grid_px=3), dict(grid_emphasis="minor"),
+                 dict(label_position="inside"), dict(label_position="none"), dict(margin_top=65.0), dict(grid_px=3),
+                 dict(grid_emphasis="minor"),
                  dict(grid_emphasis="even", grid_px=1), dict(marks=("header", "redaction"), marks_seed=1),
                  dict(marks=("handwriting", "stamp"), marks_seed=2)]
 
@@ -155,3 +156,14 @@ def test_grid_emphasis_swaps_which_lines_are_dark(ecgs):
 def test_unknown_marks_are_refused():
     with pytest.raises(RenderError, match="unknown marks"):
         RenderConfig(marks=("coffee",))
+
+
+def test_unlabelled_prints_have_no_label_ink_and_cabrera_marks_its_inverted_cell(ecgs):
+    """Without labels the page differs from the labelled one only where the labels were drawn (beside each
+    cell's start); the truth says which cell the paper shows upside down."""
+    labelled, bare = render(ecgs[0], "6x2-cabrera"), render(ecgs[0], "6x2-cabrera", RenderConfig(label_position="none"))
+    ppm = bare.truth.px_per_mm
+    ys, xs = np.nonzero(np.any(labelled.image != bare.image, axis=2))
+    near = [min(abs(x - c.x0) for c in bare.truth.cells) for x in xs[::50]]
+    assert max(near) < 12 * ppm
+    assert [c.lead for c in bare.truth.cells if c.inverted] == ["aVR"]

@@ -153,3 +153,31 @@ def test_merged_strokes_are_read_a_pen_width_in():
     up = (row.py > 25) & (row.py < 70) & (row.px < 46)
     err = row.px[up] - (44.0 + (row.py[up] - 80.0) * 2.0 / -68.0)
     assert up.sum() > 30 and np.abs(err).max() < 0.3
+
+
+@pytest.mark.parametrize("lean_px", [0, 3, 6])
+def test_a_calibration_pulse_is_found_with_its_risers_leaning(lean_px):
+    """A pulse 10 mm tall and 5 mm wide at 4 px/mm, its risers drawn leaning by up to 6 px over their height (a
+    real photo's pulses): height and width read within a pixel or two."""
+    from edgeecg.imaging.trace import RowTrace, pulse_shape
+
+    ppm, base, x0 = 4.0, 120, 40
+    mask = np.zeros((200, 600), np.uint8)
+    top = base - int(10 * ppm)
+
+    def riser(x_foot: int) -> None:
+        for y in range(top, base + 1):
+            mask[y, x_foot + int(round(lean_px * (base - y) / (base - top)))] = 255
+
+    mask[base, x0: x0 + 8] = 255
+    riser(x0 + 8)
+    mask[top, x0 + 8 + lean_px: x0 + 28 + lean_px] = 255
+    riser(x0 + 28)
+    mask[base, x0 + 28: 560] = 255
+    y = np.full(600, np.nan)
+    y[x0:560] = base
+    row = RowTrace(float(base), base - 60, base + 30, x0, 559, y, 0.0, np.zeros(0), np.zeros(0))
+    found = pulse_shape(mask, row, ppm)
+    assert found is not None
+    height, width = found
+    assert abs(height - 10 * ppm) <= 2 and abs(width - 20) <= 2
