@@ -318,8 +318,8 @@ def train_label_reader(
 def fit_confidence(
     benches: Annotated[list[Path], typer.Argument(help="bench-digitize.json files of runs with --min-confidence 0, "
                                                        "on seeds the reported bench does not draw.")],
-    out: Annotated[Path, typer.Option(help="Where to write the model (copy it to edgeecg/models/confidence.json "
-                                           "to ship it).")] = Path("runs/confidence.json"),
+    out: Annotated[Path, typer.Option(help="Where to write the model (copy it to edgeecg/models/confidence/ to ship "
+                                           "it).")] = Path("runs/confidence.json"),
     l2: Annotated[float, typer.Option(min=0.0, help="L2 penalty on the standardised weights.")] = 1.0,
 ) -> None:
     """Fit the digitizer's calibrated confidence to bench truth: the probability a read is right (median SNR

@@ -32,7 +32,8 @@ def test_profiles_recipes_and_the_shipped_model_are_package_data(wheel: zipfile.
         assert f"edgeecg/profiles/{profile}.toml" in names
     assert "edgeecg/recipes/default.toml" in names
     assert {"edgeecg/models/synth-edge/model.int8.onnx", "edgeecg/models/synth-edge/model.onnx",
-            "edgeecg/models/segmenter/trace.int8.onnx", "edgeecg/models/segmenter/segmenter.json"} <= names
+            "edgeecg/models/segmenter/trace.int8.onnx", "edgeecg/models/segmenter/segmenter.json",
+            "edgeecg/models/labels/labels.onnx", "edgeecg/models/confidence/confidence.json"} <= names
     shipped = wheel.read("edgeecg/profiles/x86-cpu.toml").decode()
     assert shipped == (ROOT / "devices" / "x86-cpu.toml").read_text()      # devices/ links to the same file
 

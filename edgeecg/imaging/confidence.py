@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-DEFAULT_PATH = Path(__file__).resolve().parent.parent / "models" / "confidence.json"
+DEFAULT_PATH = Path(__file__).resolve().parent.parent / "models" / "confidence" / "confidence.json"
 GOOD_DB = 5.0
 """A read is right when its median SNR over the leads is at least this (and its layout is right)."""
 WRONG_SHARE = 0.02
