@@ -128,7 +128,8 @@ def bench_digitize(
                                             "on; wide: those plus every grid weight and width, 100-400 dpi, "
                                             "header text, handwriting, stamps and redactions; foreign: families "
                                             "it never saw (dotted or no 1 mm grid, pulses after the traces or "
-                                            "none, labels on the trace, a blank top third).")
+                                            "none, labels on the trace, a blank top third); web: own at 60-110 "
+                                            "dpi (screenshots, web images).")
                      ] = "own",
     turned: Annotated[int, typer.Option(min=0, help="Also read every N-th page mirrored, upside down, turned 180 "
                                                     "degrees and a quarter turn each way (0: not).")] = 0,

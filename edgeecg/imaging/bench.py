@@ -94,7 +94,13 @@ def wide_style(rng: np.random.Generator) -> RenderConfig:
 DEFAULT_CONFIG = DigitizeConfig()
 """The digitizer as a user runs it: what the bench measures unless told otherwise."""
 
-STYLES = {"own": random_style, "wide": wide_style, "foreign": foreign_style}
+def web_style(rng: np.random.Generator) -> RenderConfig:
+    """`random_style` at 60-110 dpi: ECGs as web pages, screenshots and thumbnails carry them (a 72 dpi image is
+    2.8 px/mm, its pen a pixel wide or less)."""
+    return replace(random_style(rng), dpi=float(rng.uniform(60.0, 110.0)))
+
+
+STYLES = {"own": random_style, "wide": wide_style, "foreign": foreign_style, "web": web_style}
 
 
 def bench_shot(record: Record, layout: str, severity: str, seed: tuple[int, ...], style: str = "own"):

@@ -53,6 +53,10 @@ from edgeecg.imaging.trace import (
 from edgeecg.layouts import LAYOUTS, VENDOR, Cell, Layout, get_layout, observed_mask, paper_starts, sample_bounds
 from edgeecg.record import LEADS, Record, lead_index
 
+MIN_PX_PER_MM = 2.0
+"""The least resolution a print is read at, in the image as given: below 2 px a 1 mm grid is past Nyquist and
+cannot have been measured (a 72 dpi screenshot is 2.8 px/mm). Reads near it are coarse (0.1 mV at 10 mm/mV is a
+fifth of a pixel); the calibrated confidence weighs the resolution."""
 MIN_SHARPNESS = 0.3
 """Below this focus measure (page.sharpness) 1 mm detail is gone: a 200 dpi render blurred with sigma 4 px
 scores 0.20, the worst simulated poor-photo about 0.5, the real images 0.6-1.8."""
@@ -351,12 +355,22 @@ differ in one cell, the rhythm strip) are left out before the signals choose amo
 
 
 def _printed_labels(ink: np.ndarray, rows: list[RowTrace], ranked: list[tuple[float, Layout, Order]], x0: float,
-                    sec_px: float, ppm_x: float, ppm_y: float) -> list[labels.LabelEvidence]:
-    """How the lead labels printed at each candidate's cell starts agree with it, read once per position."""
+                    sec_px: float, ppm_x: float, ppm_y: float, cfg: DigitizeConfig, notes: list[str]
+                    ) -> list[labels.LabelEvidence] | None:
+    """How the lead labels printed at each candidate's cell starts agree with it, read once per position; None
+    where labels are not read (`cfg.labels`, or the reader cannot be loaded: noted once)."""
+    if not cfg.labels:
+        return None
     cells = [[((r, round(x0 + pos * sec_px, 1)), c.lead, c.inverted)
               for r, row in enumerate(order) for c, pos in zip(row, paper_starts(row), strict=True)]
              for _, _, order in ranked]
-    read_at = labels.read(ink, [r.baseline for r in rows], (p for cs in cells for p, _, _ in cs), ppm_x, ppm_y)
+    try:
+        read_at = labels.read(ink, [r.baseline for r in rows], (p for cs in cells for p, _, _ in cs), ppm_x, ppm_y)
+    except labels.LabelReaderError as err:
+        note = f"lead labels not read: {err}"
+        if note not in notes:
+            notes.append(note)
+        return None
     return [labels.evidence(read_at, cs) for cs in cells]
 
 
@@ -568,6 +582,44 @@ def _printable_rows(rows: list[RowTrace], counts: set[int], ppm: float) -> list[
             break
         rows.pop(end)
     return rows
+
+
+CUT_S = 1.5
+"""How much of the printed time an image may cut off at its edge and still be read, the rest NaN: a screenshot or
+a web image cropped a few millimetres into the traces."""
+
+
+def _cut_origin(ink: np.ndarray, clean: np.ndarray, rows: list[RowTrace], pen: float, lw: float, x_end: float,
+                sec_px: float, ppm: float, cfg: DigitizeConfig, pulse: bool, notes: list[str]) -> float:
+    """Time zero's column where the traces span less than the printed time because the image cuts them: from
+    where the pen stopped if the image cut their start, from where it started (no pulse before them) if it cut
+    their end, and where it cut both, whichever the cell boundaries and strips fit better. A DigitizeError where
+    the traces end inside the image at both ends (a wrong paper speed) or too much is cut."""
+    w = ink.shape[1]
+    span = (x_end - float(np.median([r.x_start for r in rows]))) / sec_px
+    start_cut = np.median([r.x_start for r in rows]) <= 2 + lw
+    end_cut = x_end >= w - 3 - lw
+    if span < cfg.duration - CUT_S or not (start_cut or end_cut) or (end_cut and pulse and not start_cut):
+        raise DigitizeError(f"the traces span {span:.1f} s at {cfg.speed:g} mm/s, less than the {cfg.duration:g} s "
+                            "a printed ECG shows: wrong paper speed (--speed) or a page cropped into its traces")
+    origins = []
+    if start_cut:
+        origins.append((x_end - cfg.duration * sec_px, "start"))
+    if end_cut and not pulse:
+        origins.append((float(np.median([pen_start(ink, r, pen, ppm) for r in rows])), "end"))
+    if len(origins) > 1:
+        # the printed labels sit at the cells' starts, where the boundaries between cells (gaps, ticks) are too
+        # faint to tell at a web image's resolution
+        fits = []
+        for x, _ in origins:
+            ranked = _match_layout(clean, rows, x, sec_px, ppm) if cfg.layout == "auto" else \
+                [(0.0, *_given_layout(cfg.layout, len(rows)))]
+            printed = _printed_labels(ink, rows, ranked, x, sec_px, ppm, ppm, cfg, notes) or []
+            fits.append((max((e.score for e in printed), default=0), ranked[0][0]))
+        origins = [origins[max(range(len(fits)), key=fits.__getitem__)]]
+    x0, cut = origins[0]
+    notes.append(f"the image cuts off the traces' {cut}: {cfg.duration - span:.1f} s of them are not in it (NaN)")
+    return x0
 
 
 def _given_layout(name: str, n_rows: int) -> tuple[Layout, tuple[tuple[Cell, ...], ...]]:
@@ -862,6 +914,10 @@ def _read(page: Page, ink: np.ndarray, grid_img: np.ndarray, sharp: float, cfg: 
                 mask = _within(_ink_mask(ink, level, floor), trace_area)
     ppm_x, ppm_y, grid_found, scale_notes = _scale(ink.shape[1], grid_img, mask, page.found_page, near)
     notes += scale_notes
+    if grid_found and min(ppm_x, ppm_y) * page.input_px[0] < MIN_PX_PER_MM:
+        raise DigitizeError(f"the print is at {min(ppm_x, ppm_y) * page.input_px[0]:.1f} px/mm in the image: at least "
+                            f"{MIN_PX_PER_MM} px/mm (about {25.4 * MIN_PX_PER_MM:.0f} dpi) is needed to read 1 mm "
+                            "grid squares; photograph the page closer or scan at >= 100 dpi")
     ppm = (ppm_x + ppm_y) / 2
     clean = remove_specks(remove_rules(mask, ppm), ppm)
     baselines = find_rows(clean, ppm_y)
@@ -928,8 +984,7 @@ def _read(page: Page, ink: np.ndarray, grid_img: np.ndarray, sharp: float, cfg: 
         x_end = float(np.median([pen_end(ink, r, pen, ppm_x) for r in rows]))
     x0 = x_end - cfg.duration * sec_px
     if x0 < -0.02 * ink.shape[1]:
-        raise DigitizeError(f"the traces span {(x_end / sec_px):.1f} s at {cfg.speed:g} mm/s, less than the "
-                            f"{cfg.duration:g} s a printed ECG shows: wrong paper speed (--speed) or a cropped page")
+        x0 = _cut_origin(ink, clean, rows, pen, lw, x_end, sec_px, ppm_x, cfg, bool(pulses), notes)
     gain = cfg.gain
     if gain is None:
         if pulses:
@@ -967,12 +1022,7 @@ def _read(page: Page, ink: np.ndarray, grid_img: np.ndarray, sharp: float, cfg: 
     # an approximation for rivals whose strips sit in other rows
     x0, sec_px = _refine_origin(ink, rows, ranked[0][2], x0, sec_px, ppm_x, fit_scale=not grid_found, clipped=clipped)
     _fill_row_gaps(rows, ppm_x)
-    printed: list[labels.LabelEvidence] | None = None
-    if cfg.labels:
-        try:
-            printed = _printed_labels(ink, rows, ranked, x0, sec_px, ppm_x, ppm_y)
-        except labels.LabelReaderError as err:
-            notes.append(f"lead labels not read: {err}")
+    printed = _printed_labels(ink, rows, ranked, x0, sec_px, ppm_x, ppm_y, cfg, notes)
     if cfg.layout == "auto":
         kept, label_notes = _by_labels(ranked, printed) if printed else (ranked, [])
         layout, order, margin, layout_notes = _choose_layout(kept, exactness, assemble, cfg.fs)

@@ -15,8 +15,9 @@ import numpy as np
 from edgeecg.imaging.peaks import peak_position
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".pdf")
-MIN_SIDE = 400
-"""Smallest short side in pixels: a full page at about 50 dpi, where 1 mm is 2 px."""
+MIN_SIDE = 250
+"""Smallest short side in pixels: a three-row chart cropped tight at about 2 px/mm (a web image). Whether 1 mm is
+resolved is checked once the grid's pitch is measured (digitize.MIN_PX_PER_MM)."""
 WORK_WIDTH = 2400
 """Pages are rectified to at most this width (about 8 px/mm on A4): more only costs time."""
 

@@ -12,6 +12,7 @@ from edgeecg.data.synth import SynthConfig, simulate
 from edgeecg.imaging.bench import LYING
 from edgeecg.imaging.digitize import DigitizeConfig, DigitizeError, UnsureReadError, digitize
 from edgeecg.imaging.orientation import (
+    LABELS_WEIGHT,
     LANDSCAPE,
     PORTRAIT,
     TURNS,
@@ -148,3 +149,11 @@ def test_a_rare_layout_keeping_the_laws_outvotes_nothing(records: list[Record]) 
     got = upright(np.zeros((100, 200, 3), np.uint8), None, read, summary, DigitizeError, UnsureReadError)
     assert evidence(signals["mirrored"], 100.0).limb_laws > 0.99 > 0.85 > evidence(noisy, 100.0).limb_laws
     assert got.turn == "as given"
+
+
+def test_printed_labels_read_as_the_reading_says_count_for_it(records: list[Record]) -> None:
+    """Two readings alike in every signal: the one whose cells' labels read as it says scores higher, by the
+    labels' weight per share read (turned or mirrored, a page's labels read as nothing)."""
+    e = evidence(records[0].signal, 100.0)
+    read = replace(e, labels_read=0.8)
+    assert upright_score(read) - upright_score(e) == pytest.approx(0.8 * LABELS_WEIGHT)
