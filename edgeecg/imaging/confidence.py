@@ -47,6 +47,8 @@ class ReadFeatures:
     second_try: float         # read at a lower ink level or over a dark grid
     page_found: float
     log_px_per_mm: float      # in the image as given
+    band_crossing: float      # share of traced columns where a wave left its row's band (traces may be swapped)
+    pulse_gain_gap: float     # |log| of the standard gain over the pulse's own (a vertical scale a little off)
     roughness: float          # median over leads of mean |second difference| over the signal's spread
     log_amplitude: float      # log10 of the median lead's peak-to-peak, mV
 

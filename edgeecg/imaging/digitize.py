@@ -127,6 +127,8 @@ class Quality:
     completeness: float = 0.0        # share of the printed traces followed, times scale, pulse and ambiguity factors
     ambiguous: float = 0.0           # share of columns where several runs of ink competed
     second_try: bool = False         # read at a lower ink level or over a dark grid
+    band_crossing: float = 0.0       # share of traced columns where a wave left its row's band for a neighbour's
+    pulse_gain_gap: float = 0.0      # |log| of the standard gain taken over the gain the pulse measured
     labels_read: labels.LabelEvidence = labels.LabelEvidence(0, 0, 0)   # the chosen layout's printed labels
     features: dict[str, float] = field(default_factory=dict)            # what the confidence was computed from
 
@@ -459,8 +461,10 @@ def _refine_origin(ink: np.ndarray, rows: list[RowTrace], order: tuple[tuple[Cel
     # out an R-S stroke that crosses the baseline like a tick (in simultaneous layouts, in every row at once);
     # where the chart's outline clipped them, it can be millimetres off.
     reach = 5.0 if clipped else 1.2
+    searched = 0
     for row, cells in zip(rows, order, strict=True):
         for pos in paper_starts(cells)[1:]:
+            searched += 1
             x = tick_x(ink, row, x0 + pos * sec_px, ppm, reach_mm=reach)
             if x is not None:
                 pos_x.append((pos, x))
@@ -470,6 +474,12 @@ def _refine_origin(ink: np.ndarray, rows: list[RowTrace], order: tuple[tuple[Cel
     offsets = xs - pos * sec_px
     agree = np.abs(offsets - np.median(offsets)) < 0.5 * ppm  # ticks agree; a QRS mistaken for one does not
     if agree.sum() < 2:
+        return x0, sec_px
+    # ...unless all of them sit at one boundary time: in a simultaneous layout (2x6, 6x2) every row's 5 s boundary
+    # falls on the same beat, whose R-S strokes cross the baseline like ticks in some rows at once. Printed ticks
+    # show in every row, in one column.
+    one_time = len(set(pos[agree].tolist())) == 1
+    if one_time and (agree.sum() < searched or np.ptp(offsets[agree]) > 0.25 * ppm):
         return x0, sec_px
     pos, xs = pos[agree], xs[agree]
     if (fit_scale or np.ptp(pos) >= 4.0) and np.ptp(pos) > 0:  # ticks 4 s apart pin the scale to 0.1 %
@@ -801,6 +811,7 @@ def read_features(result: Digitized, e: orientation.Evidence, sure: bool) -> con
         orientation_sure=float(sure), direction=float(np.clip(e.direction, -1.5, 1.5)), polarity=e.polarity,
         log_sharpness=float(np.log(max(q.sharpness, 1e-3))), second_try=float(q.second_try),
         page_found=float(q.page_found), log_px_per_mm=float(np.log(max(q.input_px_per_mm_x, 1e-3))),
+        band_crossing=q.band_crossing, pulse_gain_gap=q.pulse_gain_gap,
         roughness=confidence.roughness(signal), log_amplitude=confidence.log_amplitude(signal))
 
 
@@ -985,12 +996,13 @@ def _read(page: Page, ink: np.ndarray, grid_img: np.ndarray, sharp: float, cfg: 
     x0 = x_end - cfg.duration * sec_px
     if x0 < -0.02 * ink.shape[1]:
         x0 = _cut_origin(ink, clean, rows, pen, lw, x_end, sec_px, ppm_x, cfg, bool(pulses), notes)
-    gain = cfg.gain
+    gain, pulse_gap = cfg.gain, 0.0
     if gain is None:
         if pulses:
             measured = float(np.median([h for h, _ in pulses])) / ppm_y
             snapped = min((5.0, 10.0, 20.0), key=lambda g: abs(np.log(g / measured)))
             gain = snapped if abs(np.log(snapped / measured)) < 0.25 else measured
+            pulse_gap = abs(float(np.log(gain / measured)))   # a photo's vertical scale a little off shows here
             if gain == measured:
                 notes.append(f"calibration pulse reads {measured:.1f} mm/mV, not a standard gain: used as read")
         else:
@@ -1035,6 +1047,9 @@ def _read(page: Page, ink: np.ndarray, grid_img: np.ndarray, sharp: float, cfg: 
 
     shown = observed_mask(layout, cfg.fs, n)
     ambiguous = float(np.mean([r.ambiguous for r in rows]))
+    # waves that left their row's band for a neighbour's: where traces cross, the tracer can follow the wrong one
+    crossing = float(np.mean([r.clipped(top=i > 0, bottom=i + 1 < len(rows))[r.x_start: r.x_end + 1].mean()
+                              for i, r in enumerate(rows)]))
     image_conf = scale_conf * (1.0 if pulses or cfg.gain else 0.85) * (1.0 - min(0.5, ambiguous))
     leads = []
     for i, name in enumerate(LEADS):
@@ -1060,6 +1075,7 @@ def _read(page: Page, ink: np.ndarray, grid_img: np.ndarray, sharp: float, cfg: 
         pulse_found=bool(pulses), sharpness=round(sharp, 3), rows=len(rows), leads=leads, notes=notes,
         input_px_per_mm_x=round(ppm_x * page.input_px[0], 3), input_px_per_mm_y=round(ppm_y * page.input_px[1], 3),
         completeness=round(coverage * image_conf, 3), ambiguous=round(ambiguous, 3), second_try=second_try,
+        band_crossing=round(crossing, 4), pulse_gain_gap=round(pulse_gap, 4),
         labels_read=label_read or labels.LabelEvidence(0, 0, 0))
     record = Record(signal, cfg.fs, record_id="", meta={"source": "digitized", "layout": layout.name})
     return Digitized(record, quality, page.rgb, rows, placed, rotation, remaps)

@@ -19,7 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from edgeecg.record import LEADS
+from edgeecg.record import LEADS, lead_index
 
 CLASSES: tuple[str, ...] = (*LEADS, "-aVR", "none")
 """What a window can show: a lead's label, Cabrera's inverted aVR, or no label."""
@@ -135,10 +135,9 @@ class LabelEvidence:
 
 
 def class_index(lead: str, inverted: bool) -> int:
-    """The class a cell's label falls in: its lead, or -aVR."""
-    if inverted:
-        return CLASSES.index("-aVR") if lead == "aVR" else LEADS.index(lead)
-    return LEADS.index(lead)
+    """The class a cell's label falls in: its lead (in any spelling a layout file uses), or -aVR."""
+    index = lead_index(lead)
+    return CLASSES.index("-aVR") if inverted and LEADS[index] == "aVR" else index
 
 
 def evidence(read_at: dict[Position, np.ndarray], cells: Iterable[tuple[Position, str, bool]]) -> LabelEvidence:

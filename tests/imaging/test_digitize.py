@@ -260,7 +260,7 @@ def _blank(h, w, value=255):
 
 @pytest.mark.parametrize(("image", "reason"), [
     (_blank(1200, 1600), "blank"),
-    (_blank(300, 500, 128), "at least 400 px"),
+    (_blank(200, 500, 128), "at least 250 px"),
     (np.random.default_rng(0).integers(0, 255, (1200, 1600, 3)).astype(np.uint8), "does not look like"),
     (np.zeros((10, 10), np.float32), "8-bit"),
 ])

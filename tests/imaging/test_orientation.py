@@ -22,7 +22,7 @@ from edgeecg.imaging.orientation import (
     upright,
     upright_score,
 )
-from edgeecg.imaging.render import render
+from edgeecg.imaging.render import RenderConfig, render
 from edgeecg.imaging.score import score
 from edgeecg.layouts import apply
 from edgeecg.record import Record
@@ -104,13 +104,18 @@ def test_a_page_whose_signals_cannot_tell_is_refused_turned_and_read_as_given_on
     # the same symmetric downward spike in every lead: no T wave to give time's direction, mirrored columns
     # alike, and polarity against most leads' usual one, so the image as given is not presumed upright either
     spikes = -sum(np.exp(-0.5 * ((t - b) / 0.012) ** 2) for b in np.arange(0.5, 10, 0.9))
-    shot = render(Record(np.tile(spikes, (12, 1)).astype(np.float32), fs), "3x4")
+    record = Record(np.tile(spikes, (12, 1)).astype(np.float32), fs)
+    shot = render(record, "3x4", RenderConfig(label_position="none"))
     with pytest.raises(DigitizeError, match="which way up"):
         digitize(np.ascontiguousarray(shot.image[:, ::-1]), DigitizeConfig(fs=fs))
     given = digitize(np.ascontiguousarray(shot.image[:, ::-1]), DigitizeConfig(fs=fs, orientation="as-given"))
     assert given.quality.orientation == "as given"
     with pytest.raises(DigitizeError, match="use auto or as-given"):
         digitize(shot.image, DigitizeConfig(fs=fs, orientation="sideways"))
+    # printed labels tell what the signals cannot: mirrored text reads as nothing, upright text as the leads
+    labelled = render(record, "3x4")
+    mirrored = digitize(np.ascontiguousarray(labelled.image[:, ::-1]), DigitizeConfig(fs=fs, min_confidence=0.0))
+    assert mirrored.quality.orientation == "mirrored"
 
 
 def test_sure_needs_every_part_of_the_evidence(records: list[Record]) -> None:
