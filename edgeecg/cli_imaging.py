@@ -175,6 +175,7 @@ def bench_digitize(
                "jpeg": bench.reread(results, sources, bench.jpeg_ways(qualities), severities=("none", "scan"),
                                     **again) if qualities else []}
     path = bench.write(results, out, {"peak_memory_mb": memory, "render_ms_200dpi": render_ms, "style": style,
+                                      "seed": seed,
                                       "tracer": tracer, "layouts": layouts, "labels": labels,
                                       "min_confidence": min_confidence}, rereads)
     for by in ("source", "layout"):
@@ -336,7 +337,8 @@ def fit_confidence(
     if len(y) < 50 or y.min() == y.max():
         raise typer.BadParameter(f"{len(y)} reads ({int(y.sum())} right): need at least 50, right and wrong ones",
                                  param_hint="BENCHES")
-    model = confidence.fit(x, y, l2, fitted_on=", ".join(str(p) for p in benches))
+    runs = [f"{p.parent.name} ({json.loads(p.read_text())['overall'].get('style', '?')} style)" for p in benches]
+    model = confidence.fit(x, y, l2, fitted_on=", ".join(runs))
     out.parent.mkdir(parents=True, exist_ok=True)
     model.save(out)
     p = np.array([model.probability(confidence.ReadFeatures(*row)) for row in x])

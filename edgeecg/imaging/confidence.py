@@ -49,6 +49,8 @@ class ReadFeatures:
     log_px_per_mm: float      # in the image as given
     band_crossing: float      # share of traced columns where a wave left its row's band (traces may be swapped)
     pulse_gain_gap: float     # |log| of the standard gain over the pulse's own (a vertical scale a little off)
+    copy_exactness: float     # how exactly a lead printed twice (a strip and its cell) reads alike; 0 if none is
+    copies_checked: float
     roughness: float          # median over leads of mean |second difference| over the signal's spread
     log_amplitude: float      # log10 of the median lead's peak-to-peak, mV
 

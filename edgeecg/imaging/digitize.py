@@ -129,6 +129,7 @@ class Quality:
     second_try: bool = False         # read at a lower ink level or over a dark grid
     band_crossing: float = 0.0       # share of traced columns where a wave left its row's band for a neighbour's
     pulse_gain_gap: float = 0.0      # |log| of the standard gain taken over the gain the pulse measured
+    copy_exactness: float | None = None   # how exactly leads printed twice (a strip and its cell) read alike
     labels_read: labels.LabelEvidence = labels.LabelEvidence(0, 0, 0)   # the chosen layout's printed labels
     features: dict[str, float] = field(default_factory=dict)            # what the confidence was computed from
 
@@ -812,6 +813,8 @@ def read_features(result: Digitized, e: orientation.Evidence, sure: bool) -> con
         log_sharpness=float(np.log(max(q.sharpness, 1e-3))), second_try=float(q.second_try),
         page_found=float(q.page_found), log_px_per_mm=float(np.log(max(q.input_px_per_mm_x, 1e-3))),
         band_crossing=q.band_crossing, pulse_gain_gap=q.pulse_gain_gap,
+        copy_exactness=0.0 if q.copy_exactness is None else q.copy_exactness,
+        copies_checked=float(q.copy_exactness is not None),
         roughness=confidence.roughness(signal), log_amplitude=confidence.log_amplitude(signal))
 
 
@@ -1043,6 +1046,7 @@ def _read(page: Page, ink: np.ndarray, grid_img: np.ndarray, sharp: float, cfg: 
         _, layout, order = ranked[0]
         margin = float("nan")
     label_read = printed[next(i for i, (_, _, o) in enumerate(ranked) if o == order)] if printed else None
+    copies = exactness(order)   # two tracings of the same samples: how well the read agrees with itself
     signal, placed = assembled(order)
 
     shown = observed_mask(layout, cfg.fs, n)
@@ -1076,6 +1080,7 @@ def _read(page: Page, ink: np.ndarray, grid_img: np.ndarray, sharp: float, cfg: 
         input_px_per_mm_x=round(ppm_x * page.input_px[0], 3), input_px_per_mm_y=round(ppm_y * page.input_px[1], 3),
         completeness=round(coverage * image_conf, 3), ambiguous=round(ambiguous, 3), second_try=second_try,
         band_crossing=round(crossing, 4), pulse_gain_gap=round(pulse_gap, 4),
+        copy_exactness=None if copies is None else round(copies, 4),
         labels_read=label_read or labels.LabelEvidence(0, 0, 0))
     record = Record(signal, cfg.fs, record_id="", meta={"source": "digitized", "layout": layout.name})
     return Digitized(record, quality, page.rgb, rows, placed, rotation, remaps)

@@ -52,7 +52,7 @@ def test_files_that_are_not_images(tmp_path, name, content, reason):
 def test_real_scan_is_digitized_with_a_quality_report():
     result = digitize(load_image(REAL / "ecg00001.png"))
     q = result.quality
-    assert q.layout == "3x4+II" and q.grid_found and q.confidence > 0.8
+    assert q.layout == "3x4+II" and q.grid_found and q.completeness > 0.8
     assert all(lead.coverage > 0.9 for lead in q.leads)
     ii = result.record.signal[1]
     assert np.isfinite(ii).mean() > 0.95 and 0.3 < np.nanmax(ii) - np.nanmin(ii) < 5.0  # mV, plausible
@@ -64,11 +64,11 @@ def test_real_images_that_cannot_be_read_are_refused_not_guessed():
 
 
 def test_a_real_scan_with_a_pale_pen_is_read_at_a_lower_ink_level():
-    """ecg00003's thin, pale pen falls apart at the image's own ink level (refused there at confidence 0.54);
+    """ecg00003's thin, pale pen falls apart at the image's own ink level (refused there, 0.54 of it followed);
     at 65 % of it rows, leads and QRS strokes are whole (overlay checked by eye), and the report says so."""
     result = digitize(load_image(REAL / "ecg00003.png"))
     q = result.quality
-    assert q.layout == "3x4+II" and q.confidence >= 0.75
+    assert q.layout == "3x4+II" and q.completeness >= 0.75
     assert any(n.startswith("faint traces: read at 65%") for n in q.notes)
     ii = result.record.signal[1]
     assert np.isfinite(ii).mean() > 0.95 and 0.3 < np.nanmax(ii) - np.nanmin(ii) < 5.0  # mV, plausible

@@ -140,7 +140,7 @@ def test_digitizing_with_the_network_never_imports_torch():
             "from edgeecg.imaging.digitize import DigitizeConfig, digitize; "
             "rec = simulate(1, SynthConfig(fs=100.0), seed=3).records()[0]; "
             "out = digitize(render(rec, '3x4+II').image, DigitizeConfig(fs=100.0, tracer='net')); "
-            "assert out.quality.tracer == 'net' and out.quality.confidence > 0.6")
+            "assert out.quality.tracer == 'net' and out.quality.completeness > 0.6")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           cwd=Path(__file__).parents[2])
     assert done.returncode == 0, done.stderr
