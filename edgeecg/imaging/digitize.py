@@ -598,21 +598,25 @@ def _printable_rows(rows: list[RowTrace], counts: set[int], ppm: float) -> list[
 CUT_S = 1.5
 """How much of the printed time an image may cut off at its edge and still be read, the rest NaN: a screenshot or
 a web image cropped a few millimetres into the traces."""
+SHORT_S = 0.3
+"""Traces that run into the image's right edge and span this much less than the printed time were cut there (a
+photo's outline that clips their ends takes a few millimetres, and is widened and read again)."""
 
 
 def _cut_origin(ink: np.ndarray, clean: np.ndarray, rows: list[RowTrace], pen: float, lw: float, x_end: float,
-                sec_px: float, ppm: float, cfg: DigitizeConfig, pulse: bool, notes: list[str]) -> float:
+                span: float, sec_px: float, ppm: float, cfg: DigitizeConfig, pulse: bool, notes: list[str]) -> float:
     """Time zero's column where the traces span less than the printed time because the image cuts them: from
     where the pen stopped if the image cut their start, from where it started (no pulse before them) if it cut
-    their end, and where it cut both, whichever the cell boundaries and strips fit better. A DigitizeError where
-    the traces end inside the image at both ends (a wrong paper speed) or too much is cut."""
-    w = ink.shape[1]
-    span = (x_end - float(np.median([r.x_start for r in rows]))) / sec_px
+    their end, and where it cut both, whichever the printed labels (then the cell boundaries) fit better. A
+    DigitizeError where the traces end inside the image at both ends (a wrong paper speed) or too much is cut."""
     start_cut = np.median([r.x_start for r in rows]) <= 2 + lw
-    end_cut = x_end >= w - 3 - lw
-    if span < cfg.duration - CUT_S or not (start_cut or end_cut) or (end_cut and pulse and not start_cut):
+    end_cut = x_end >= ink.shape[1] - 3 - lw
+    if span < cfg.duration - CUT_S or not (start_cut or end_cut):
         raise DigitizeError(f"the traces span {span:.1f} s at {cfg.speed:g} mm/s, less than the {cfg.duration:g} s "
                             "a printed ECG shows: wrong paper speed (--speed) or a page cropped into its traces")
+    if end_cut and pulse and not start_cut:
+        raise DigitizeError(f"the image cuts off the traces' end ({cfg.duration - span:.1f} s) and each row starts "
+                            "with a calibration pulse, so time zero cannot be placed; photograph the whole page")
     origins = []
     if start_cut:
         origins.append((x_end - cfg.duration * sec_px, "start"))
@@ -928,10 +932,11 @@ def _read(page: Page, ink: np.ndarray, grid_img: np.ndarray, sharp: float, cfg: 
                 mask = _within(_ink_mask(ink, level, floor), trace_area)
     ppm_x, ppm_y, grid_found, scale_notes = _scale(ink.shape[1], grid_img, mask, page.found_page, near)
     notes += scale_notes
-    if grid_found and min(ppm_x, ppm_y) * page.input_px[0] < MIN_PX_PER_MM:
-        raise DigitizeError(f"the print is at {min(ppm_x, ppm_y) * page.input_px[0]:.1f} px/mm in the image: at least "
-                            f"{MIN_PX_PER_MM} px/mm (about {25.4 * MIN_PX_PER_MM:.0f} dpi) is needed to read 1 mm "
-                            "grid squares; photograph the page closer or scan at >= 100 dpi")
+    resolution = min(ppm_x * page.input_px[0], ppm_y * page.input_px[1])   # in the image as given
+    if grid_found and resolution < MIN_PX_PER_MM:
+        raise DigitizeError(f"the print is at {resolution:.1f} px/mm in the image: at least {MIN_PX_PER_MM} px/mm "
+                            f"(about {25.4 * MIN_PX_PER_MM:.0f} dpi) is needed to read 1 mm grid squares; photograph "
+                            "the page closer or scan at >= 100 dpi")
     ppm = (ppm_x + ppm_y) / 2
     clean = remove_specks(remove_rules(mask, ppm), ppm)
     baselines = find_rows(clean, ppm_y)
@@ -997,8 +1002,10 @@ def _read(page: Page, ink: np.ndarray, grid_img: np.ndarray, sharp: float, cfg: 
     else:
         x_end = float(np.median([pen_end(ink, r, pen, ppm_x) for r in rows]))
     x0 = x_end - cfg.duration * sec_px
-    if x0 < -0.02 * ink.shape[1]:
-        x0 = _cut_origin(ink, clean, rows, pen, lw, x_end, sec_px, ppm_x, cfg, bool(pulses), notes)
+    span = (x_end - float(np.median([r.x_start for r in rows]))) / sec_px
+    end_cut = not after and x_end >= ink.shape[1] - 3 - lw
+    if x0 < -0.02 * ink.shape[1] or (end_cut and span < cfg.duration - SHORT_S):
+        x0 = _cut_origin(ink, clean, rows, pen, lw, x_end, span, sec_px, ppm_x, cfg, bool(pulses), notes)
     gain, pulse_gap = cfg.gain, 0.0
     if gain is None:
         if pulses:

@@ -444,3 +444,29 @@ def test_a_rhythm_strip_is_the_lead_it_copies_most_exactly(monkeypatch, exact_ii
     monkeypatch.setattr(dg.orientation, "limb_agreement", lambda agreement, fs: agreement)
     layout, _, _, _ = dg._choose_layout(ranked, lambda order: exact[order], lambda order: laws[order], 100.0)
     assert layout.name == chosen
+
+
+@pytest.mark.parametrize("cut", ["end", "start", "both"])
+def test_an_image_that_cuts_into_the_traces_is_read_with_the_missing_time_nan(ecgs, cut):
+    """A web image cropped 0.6 s into the traces at one end (or a little at the start and 0.6 s at the end, as a
+    real 3x4 thumbnail): read with time zero from the end inside the image (where both are cut, where the printed
+    labels fit), the samples the image lacks NaN, and a note."""
+    shot = render(ecgs[2], "3x4", RenderConfig(pulse="none", dpi=150))
+    cells = shot.truth.cells
+    x_first, x_last, sec_px = min(c.x0 for c in cells), max(c.x1 for c in cells), 25 * shot.truth.px_per_mm
+    left = {"end": 0, "start": int(x_first + 0.6 * sec_px), "both": int(x_first + 2)}[cut]
+    right = {"end": int(x_last - 0.6 * sec_px), "start": shot.image.shape[1], "both": int(x_last - 0.6 * sec_px)}[cut]
+    out = digitize(np.ascontiguousarray(shot.image[:, left:right]), DigitizeConfig(fs=100.0, min_confidence=0.0))
+    side = "start" if cut == "start" else "end"
+    assert any(n.startswith(f"the image cuts off the traces' {side}") for n in out.quality.notes)
+    assert out.quality.layout == "3x4"
+    lost = slice(0, 50) if cut == "start" else slice(950, 1000)
+    assert np.isnan(out.record.signal[:, lost]).all()
+    assert _median_snr(shot, out) > 15.0
+
+
+def test_a_print_below_2_px_per_mm_is_refused_naming_its_resolution(ecgs):
+    shot = render(ecgs[0], "3x4+II", RenderConfig(dpi=150))
+    small = cv2.resize(shot.image, None, fx=0.3, fy=0.3, interpolation=cv2.INTER_AREA)   # 45 dpi: 1.8 px/mm
+    with pytest.raises(DigitizeError, match="px/mm in the image"):
+        digitize(small, DigitizeConfig(fs=100.0))
