@@ -3,7 +3,7 @@
 The digitizer's own sureness (how much of the printed trace it followed, whether it found the grid and the
 calibration pulse) says little about whether what it followed is the ECG: a poor photo read a row off, or a
 neighbouring layout, traces every column and scores below 5 dB. A logistic model over everything a read leaves
-behind (its completeness, the layout's margin, the printed labels, the limb-lead laws, which way up the page
+behind (how much of the traces it followed, the layout's margin, the printed labels, the limb-lead laws, which way up the page
 was, how sharp and how rough it is) turns that into a probability, fitted to the bench's truth (a read is right
 when its median SNR is 5 dB or more and its layout is right; `edgeecg fit-confidence` on bench runs whose seeds
 the reported bench does not draw). The digitizer refuses reads below the model's bar, set where under 2 % of the
@@ -30,7 +30,7 @@ WRONG_SHARE = 0.02
 class ReadFeatures:
     """What one read leaves behind, as numbers (shares in [0, 1], flags 0 or 1)."""
 
-    completeness: float       # coverage times the scale, pulse and ambiguity factors (the old confidence)
+    coverage: float           # share of the printed samples traced, over the leads
     min_coverage: float       # the worst lead's traced share
     grid_found: float
     pulse_found: float

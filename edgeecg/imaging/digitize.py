@@ -808,7 +808,8 @@ def read_features(result: Digitized, e: orientation.Evidence, sure: bool) -> con
     q, signal = result.quality, result.record.signal
     cells = max(q.labels_read.cells, 1)
     return confidence.ReadFeatures(
-        completeness=q.completeness, min_coverage=min((lq.coverage for lq in q.leads), default=0.0),
+        coverage=float(np.mean([lq.coverage for lq in q.leads])) if q.leads else 0.0,
+        min_coverage=min((lq.coverage for lq in q.leads), default=0.0),
         grid_found=float(q.grid_found), pulse_found=float(q.pulse_found), ambiguous=q.ambiguous,
         layout_margin=float(np.clip(np.nan_to_num(q.layout_margin), 0.0, 10.0)),
         labels_matched=q.labels_read.matches / cells, labels_against=q.labels_read.contradictions / cells,
