@@ -3,8 +3,9 @@
 The digitizer's own sureness (how much of the printed trace it followed, whether it found the grid and the
 calibration pulse) says little about whether what it followed is the ECG: a poor photo read a row off, or a
 neighbouring layout, traces every column and scores below 5 dB. A logistic model over everything a read leaves
-behind (how much of the traces it followed, the layout's margin, the printed labels, the limb-lead laws, which way up the page
-was, how sharp and how rough it is) turns that into a probability, fitted to the bench's truth (a read is right
+behind (how much it traced, how exactly a lead printed twice reads alike, the layout's margin, the printed
+labels, the limb-lead laws, which way up the page was, how sharp and how rough it is) turns that into a
+probability, fitted to the bench's truth (a read is right
 when its median SNR is 5 dB or more and its layout is right; `edgeecg fit-confidence` on bench runs whose seeds
 the reported bench does not draw). The digitizer refuses reads below the model's bar, set where under 2 % of the
 reads it keeps were wrong on the fitting runs. numpy only.
