@@ -17,7 +17,7 @@ from threadpoolctl import threadpool_limits
 
 from edgeecg.data.synth import SynthConfig, simulate
 from edgeecg.imaging import labels
-from edgeecg.imaging.bench import BENCH_LAYOUTS, STYLES, bench_shot
+from edgeecg.imaging.bench import BENCH_LAYOUTS, bench_shot
 from edgeecg.imaging.capture import flattened
 from edgeecg.imaging.digitize import DigitizeConfig, DigitizeError, digitize
 from edgeecg.imaging.page import darkness
@@ -65,9 +65,9 @@ def main() -> None:
                     read.setdefault((style, severity), []).append(ev)
                     if severity != "photo":
                         continue
-                    outs = {}
+                    outs: dict[bool, object] = {}
                     for on, key in ((True, "digitize with labels ms"), (False, "digitize without ms")):
-                        def run(on=on, image=shot.image, fs=rec.fs) -> None:
+                        def run(on=on, image=shot.image, fs=rec.fs, outs=outs) -> None:
                             try:
                                 outs[on] = digitize(image, DigitizeConfig(fs=fs, labels=on, min_confidence=0.0))
                             except DigitizeError:
