@@ -4,6 +4,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from edgeecg.imaging import confidence
 from edgeecg.imaging.digitize import DigitizeConfig, digitize
 from edgeecg.imaging.outputs import save
 from edgeecg.imaging.page import DigitizeError, load_image
@@ -65,10 +66,15 @@ def test_real_images_that_cannot_be_read_are_refused_not_guessed():
 
 def test_a_real_scan_with_a_pale_pen_is_read_at_a_lower_ink_level():
     """ecg00003's thin, pale pen falls apart at the image's own ink level (refused there, 0.54 of it followed);
-    at 65 % of it rows, leads and QRS strokes are whole (overlay checked by eye), and the report says so."""
-    result = digitize(load_image(REAL / "ecg00003.png"))
+    at 65 % of it rows, leads and QRS strokes are whole (overlay checked by eye), and the report says so. Such a
+    read (no pulse found, a second try, limb leads agreeing 0.73) is right less often than the calibrated bar
+    asks on the bench: by default it is refused, saying so; asked to keep every read, it is returned."""
+    image = load_image(REAL / "ecg00003.png")
+    with pytest.raises(DigitizeError, match="calibrated confidence"):
+        digitize(image)
+    result = digitize(image, DigitizeConfig(min_confidence=0.0))
     q = result.quality
-    assert q.layout == "3x4+II" and q.completeness >= 0.75
+    assert q.layout == "3x4+II" and q.completeness >= 0.75 and q.confidence < confidence.load().bar
     assert any(n.startswith("faint traces: read at 65%") for n in q.notes)
     ii = result.record.signal[1]
     assert np.isfinite(ii).mean() > 0.95 and 0.3 < np.nanmax(ii) - np.nanmin(ii) < 5.0  # mV, plausible
