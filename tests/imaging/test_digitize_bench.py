@@ -6,7 +6,7 @@ import numpy as np
 from typer.testing import CliRunner
 
 from edgeecg.cli import app
-from edgeecg.imaging import bench
+from edgeecg.imaging import bench, confidence
 
 
 def test_the_page_as_rendered_is_scored_beside_the_captures(ecgs):
@@ -90,3 +90,31 @@ def test_an_unknown_style_is_refused(tmp_path):
     assert result.exit_code == 2 and "unknown style vendor" in result.output
     result = CliRunner().invoke(app, ["bench", "digitize", "--layouts", "cabrera", "--n", "1", "--out", str(tmp_path)])
     assert result.exit_code == 2 and "unknown layout set cabrera" in result.output
+
+
+def test_fit_confidence_fits_bench_reads_and_refuses_too_few(tmp_path):
+    """A bench run that keeps every read (--min-confidence 0) records each read's features and confidence; the fit
+    turns reads into a model whose stated confidence is a probability; fewer than 50 reads, or all of them right,
+    are refused before anything is written."""
+    bench_dir = tmp_path / "bench"
+    ran = CliRunner().invoke(app, ["bench", "digitize", "--severity", "none", "--n", "1", "--min-confidence", "0",
+                                   "--out", str(bench_dir)])
+    assert ran.exit_code == 0, ran.output
+    payload = json.loads((bench_dir / "bench-digitize.json").read_text())
+    image = payload["images"][0]
+    assert set(image["features"]) == set(confidence.FEATURES) and 0.0 <= image["confidence"] <= 1.0
+    assert payload["overall"]["confidence_reliability"][0]["reads"] == 1
+    few = CliRunner().invoke(app, ["fit-confidence", str(bench_dir / "bench-digitize.json"), "--out",
+                                   str(tmp_path / "c.json")])
+    assert few.exit_code == 2 and "need at least 50" in few.output and not (tmp_path / "c.json").exists()
+    rng = np.random.default_rng(0)
+    many = dict(payload, images=[])
+    for _ in range(200):    # the same read 200 times, its coverage and SNR drawn so that coverage tells
+        cov = float(rng.uniform(0.5, 1.0))
+        snr = 20.0 if rng.random() < cov ** 4 else 0.0
+        many["images"].append(dict(image, features=dict(image["features"], coverage=cov), snr_db=[snr] * 12))
+    (tmp_path / "many.json").write_text(json.dumps(many))
+    fitted = CliRunner().invoke(app, ["fit-confidence", str(tmp_path / "many.json"), "--out", str(tmp_path / "c.json")])
+    assert fitted.exit_code == 0, fitted.output
+    model = confidence.load(tmp_path / "c.json")
+    assert dict(zip(model.names, model.weights, strict=True))["coverage"] > 0.5 and 0.0 < model.bar <= 1.0
