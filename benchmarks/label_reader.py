@@ -9,10 +9,10 @@ the digitizer's layout changes with it.
 from __future__ import annotations
 
 import argparse
-import time
 
 import cv2
 import numpy as np
+from segmenter import best_ms  # the sibling script in benchmarks/: its best-of-runs timer
 from threadpoolctl import threadpool_limits
 
 from edgeecg.data.synth import SynthConfig, simulate
@@ -22,15 +22,6 @@ from edgeecg.imaging.capture import flattened
 from edgeecg.imaging.digitize import DigitizeConfig, DigitizeError, digitize
 from edgeecg.imaging.page import darkness
 from edgeecg.layouts import VENDOR
-
-
-def best_ms(fn, repeat: int = 2) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return 1000 * min(times)
 
 
 def page_labels(shot, page_wh: tuple[int, int], severity: str) -> labels.LabelEvidence:

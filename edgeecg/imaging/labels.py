@@ -19,6 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from edgeecg.imaging.onnx_session import cpu_session
 from edgeecg.record import LEADS, lead_index
 
 CLASSES: tuple[str, ...] = (*LEADS, "-aVR", "none")
@@ -69,17 +70,8 @@ class LabelReader:
     """One ONNX Runtime session over the label network."""
 
     def __init__(self, path: Path, threads: int = 1) -> None:
-        import onnxruntime as ort
-
-        if not path.is_file():
-            raise LabelReaderError(f"label reader model {path} not found; reinstall edgeecg")
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads
-        opts.log_severity_level = 3
-        try:
-            self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-        except Exception as err:  # onnxruntime raises its own exception types for unreadable models
-            raise LabelReaderError(f"cannot load label reader {path}: {err}; reinstall edgeecg") from None
+        self.session = cpu_session(path, threads, LabelReaderError, "label reader",
+                                   "reinstall edgeecg, or read without labels (DigitizeConfig(labels=False))")
         self.path = path
 
     def logits(self, x: np.ndarray) -> np.ndarray:

@@ -18,6 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from edgeecg.imaging.onnx_session import cpu_session
 from edgeecg.imaging.page import area_shrink
 
 NET_SIDE = 896
@@ -55,18 +56,8 @@ class Segmenter:
     """One ONNX Runtime session over a trace network; `probability` maps a page to trace probability."""
 
     def __init__(self, path: Path, threads: int = 1) -> None:
-        import onnxruntime as ort
-
-        if not path.is_file():
-            raise SegmenterError(f"segmenter model {path} not found; reinstall edgeecg or pass --tracer classical")
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads
-        opts.log_severity_level = 3
-        try:
-            self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-        except Exception as err:  # onnxruntime raises its own exception types for unreadable models
-            raise SegmenterError(f"cannot load segmenter {path}: {err}; reinstall edgeecg or pass --tracer "
-                                 "classical") from None
+        self.session = cpu_session(path, threads, SegmenterError, "segmenter",
+                                   "reinstall edgeecg or pass --tracer classical")
         self.path = path
 
     def logits(self, x: np.ndarray) -> np.ndarray:
