@@ -836,7 +836,7 @@ def _calibrated(result: Digitized, e: orientation.Evidence, sure: bool, cfg: Dig
     if p < bar:
         raise UnsureReadError(f"this read is likely wrong (calibrated confidence {p:.2f} < {bar:.2f}; "
                               f"{'; '.join(q.notes) or 'nothing else noted'}); retake it flat, in focus and whole, "
-                              "or pass --layout")
+                              "pass --layout, or --min-confidence 0 to keep it as read")
     return result
 
 
