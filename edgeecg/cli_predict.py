@@ -37,6 +37,9 @@ def predict(
     tracer: Annotated[str, typer.Option(help="classical: every pixel above the ink threshold; net: only the ink "
                                              "the shipped segmenter network marks as trace (opt-in: on the bench "
                                              "it does not yet beat classical).")] = "classical",
+    min_confidence: Annotated[float | None, typer.Option(
+        min=0.0, max=1.0, help="Refuse images whose read's calibrated confidence is below this (default: the bar "
+                               "the shipped model was fitted to; 0 keeps every read).")] = None,
     workers: Annotated[int | None, typer.Option(min=1, help="Processes for a folder (default 1); with --engine ray, "
                                                              "Ray actors (default: one per CPU, of this machine "
                                                              "or of the cluster).")] = None,
@@ -69,7 +72,8 @@ def predict(
     ray = None
     if engine == "ray":
         ray = archive.RayConfig(ray_address, workers or (0 if ray_address else os.cpu_count() or 1))
-    cfg = PredictConfig(threshold, layout, speed, gain, csv_fs, orientation=orientation, tracer=tracer)
+    cfg = PredictConfig(threshold, layout, speed, gain, csv_fs, orientation=orientation, tracer=tracer,
+                        min_confidence=min_confidence)
     skipped = 0
     progress = Progress(disable=len(items) < 2, console=console)
     task = progress.add_task("predicting", total=len(items))

@@ -37,6 +37,7 @@ class PredictConfig:
     out_fs: float = 500.0                # rate the digitizer reads images at
     orientation: str = "auto"            # of images: auto finds which way up the page lies; as-given trusts it
     tracer: str = "classical"            # of images: thresholds (classical) or the trace segmenter too (net)
+    min_confidence: float | None = None  # of images: the digitizer's calibrated bar (None: the model's own)
 
     def __post_init__(self) -> None:
         check_orientation(self.orientation, self.tracer)
@@ -45,7 +46,7 @@ class PredictConfig:
         from edgeecg.imaging.digitize import DigitizeConfig
 
         return DigitizeConfig(layout=self.layout, fs=self.out_fs, speed=self.speed, gain=self.gain,
-                              orientation=self.orientation, tracer=self.tracer)
+                              orientation=self.orientation, tracer=self.tracer, min_confidence=self.min_confidence)
 
 
 @dataclass
