@@ -20,7 +20,8 @@ from threadpoolctl import threadpool_limits
 from edgeecg.imaging import marks as page_marks
 from edgeecg.imaging.capture import SEVERITIES, capture
 from edgeecg.imaging.confidence import GOOD_DB, reliability
-from edgeecg.imaging.digitize import LOOK_ALIKE, DigitizeConfig, DigitizeError, digitize
+from edgeecg.imaging.digitize import DigitizeConfig, DigitizeError, digitize
+from edgeecg.imaging.layout_match import LOOK_ALIKE
 from edgeecg.imaging.render import FONTS, GRID_COLOURS, PAPERS, RenderConfig, render
 from edgeecg.imaging.score import score
 from edgeecg.layouts import PRINTED, VENDOR

@@ -165,7 +165,7 @@ def reliability(p: np.ndarray, y: np.ndarray, bins: tuple[float, ...] = (0.0, 0.
 def bench_reads(payload: dict) -> tuple[np.ndarray, np.ndarray]:
     """(features [n, f], right [n]) of the reads in a bench-digitize.json: right when the median SNR is GOOD_DB
     or more and the layout is right."""
-    from edgeecg.imaging.digitize import LOOK_ALIKE
+    from edgeecg.imaging.layout_match import LOOK_ALIKE
 
     x, y = [], []
     for im in payload["images"]:

@@ -12,9 +12,8 @@ import numpy as np
 import pytest
 
 from edgeecg.imaging import labels
-from edgeecg.imaging.digitize import DigitizeConfig, _by_labels, digitize
+from edgeecg.imaging.digitize import DigitizeConfig, digitize
 from edgeecg.imaging.render import RenderConfig, render
-from edgeecg.layouts import get_layout
 
 
 def test_a_window_is_the_row_band_around_a_cell_start_at_the_reading_scale():
@@ -45,30 +44,6 @@ def test_evidence_counts_sure_reads_for_and_against_a_candidate():
     ev = labels.evidence(read_at, cells)
     # I and -aVR read surely as printed, aVR where aVL should be; none and the unsure V1 count neither way
     assert (ev.matches, ev.contradictions, ev.cells, ev.score) == (2, 1, 5, 1)
-
-
-def _ranked(*names: str):
-    return [(0.0, get_layout(n), get_layout(n).rows) for n in names]
-
-
-def test_labels_leave_out_the_readings_they_clearly_contradict():
-    """Strip at the top or at the bottom, II or V1 in it: the labels leave the readings within LABELS_LEAD of the
-    best by them for the signals to choose from, and say nothing where they were hardly read."""
-    from edgeecg.imaging.digitize import _row_orders
-
-    ranked = [(0.0, get_layout(n), order) for n in ("3x4+II", "3x4+V1") for order in _row_orders(get_layout(n))]
-    ev = [labels.LabelEvidence(9, 0, 13), labels.LabelEvidence(1, 7, 13), labels.LabelEvidence(8, 1, 13),
-          labels.LabelEvidence(1, 8, 13)]
-    kept, notes = _by_labels(ranked, ev)
-    assert kept == [ranked[0]] and "3x4+II prints them" in notes[0] and "3 other" in notes[0]
-    twins = [labels.LabelEvidence(8, 0, 13), labels.LabelEvidence(1, 7, 13), labels.LabelEvidence(8, 0, 13),
-             labels.LabelEvidence(1, 7, 13)]
-    kept, _ = _by_labels(ranked, twins)
-    assert kept == [ranked[0], ranked[2]]          # the strip's label unread: II or V1 is the signals' call
-    hardly = [labels.LabelEvidence(2, 0, 13)] * 4
-    disputed = [labels.LabelEvidence(4, 2, 13), *[labels.LabelEvidence(0, 6, 13)] * 3]
-    for few in (hardly, disputed):
-        assert _by_labels(ranked, few) == (ranked, [])
 
 
 def test_a_broken_label_model_is_refused_with_a_reason(tmp_path):
