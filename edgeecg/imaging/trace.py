@@ -578,7 +578,9 @@ def tick_x(ink: np.ndarray, row: RowTrace, x_guess: float, px_per_mm: float, rea
     above and below the baseline (a tick crosses the trace; a QRS stroke rarely reaches both sides)."""
     half = int(reach_mm * px_per_mm)
     xi = int(round(x_guess))
-    a, b = max(0, xi - half), xi + half + 1
+    a, b = max(0, xi - half), min(ink.shape[1], xi + half + 1)
+    if b - a < 3:   # the guess lies off the page (an origin fitted from a few ticks can put a boundary there)
+        return None
     centre = row.baseline  # ticks are centred on the baseline, wherever the trace is
     masses = []
     for sign in (-1, 1):

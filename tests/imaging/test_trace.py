@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 import pytest
 
-from edgeecg.imaging.trace import _open_line, _runs, remove_rules, remove_specks
+from edgeecg.imaging.trace import _open_line, _runs, remove_rules, remove_specks, tick_x
 
 
 def _lines(seed: int) -> np.ndarray:
@@ -181,3 +181,14 @@ def test_a_calibration_pulse_is_found_with_its_risers_leaning(lean_px):
     assert found is not None
     height, width = found
     assert abs(height - 10 * ppm) <= 2 and abs(width - 20) <= 2
+
+
+@pytest.mark.parametrize("guess", [-40.0, 250.0, 5000.0])
+def test_a_tick_is_found_at_its_column_and_a_guess_off_the_page_finds_none(traced_row, guess):
+    """An origin fitted from a few ticks can put a cell boundary off the page (a web image cut at its edge): no
+    tick there, and no crash."""
+    ink = np.zeros((200, 400), np.uint8)
+    ink[70:131, 249:252] = (128, 255, 128)   # a tick 6 mm tall at x = 250, across the baseline at y = 100 (10 px/mm)
+    row = traced_row(100.0, np.full(400, 100.0))
+    found = tick_x(ink, row, guess, px_per_mm=10.0)
+    assert (found is None) if guess != 250.0 else abs(found - 250.0) < 0.5
