@@ -4,7 +4,8 @@ The digitizer's own sureness (how much of the printed trace it followed, whether
 calibration pulse) says little about whether what it followed is the ECG: a poor photo read a row off, or a
 neighbouring layout, traces every column and scores below 5 dB. A logistic model over everything a read leaves
 behind (how much it traced, how exactly a lead printed twice reads alike, the layout's margin, the printed
-labels, the limb-lead laws, which way up the page was, how sharp and how rough it is) turns that into a
+labels, the limb-lead laws, which way up the page was, how far its rows' pen ends disagree, how sharp and how
+rough it is) turns that into a
 probability, fitted to the bench's truth (a read is right
 when its median SNR is 5 dB or more and its layout is right; `edgeecg fit-confidence` on bench runs whose seeds
 the reported bench does not draw). The digitizer refuses reads below the model's bar, set where at most 1 % of
@@ -56,6 +57,8 @@ class ReadFeatures:
     copies_checked: float
     roughness: float          # median over leads of mean |second difference| over the signal's spread
     log_amplitude: float      # log10 of the median lead's peak-to-peak, mV
+    end_spread: float         # how far the rows' pen ends lie from their median, mm, clipped to [0, 1]: time zero
+                              # hangs on them, and a read 10-20 ms off in time scores below 5 dB with every lead right
 
     def vector(self) -> np.ndarray:
         return np.array([getattr(self, f.name) for f in fields(self)], np.float64)

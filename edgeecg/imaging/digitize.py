@@ -126,6 +126,7 @@ class Quality:
     second_try: bool = False         # read at a lower ink level or over a dark grid
     band_crossing: float = 0.0       # share of traced columns where a wave left its row's band for a neighbour's
     pulse_gain_gap: float = 0.0      # |log| of the standard gain taken over the gain the pulse measured
+    end_spread_mm: float = 0.0       # the rows' pen ends' median distance from their median: time zero's doubt
     copy_exactness: float | None = None   # how exactly leads printed twice (a strip and its cell) read alike
     labels_read: labels.LabelEvidence = labels.LabelEvidence(0, 0, 0)   # the chosen layout's printed labels
     features: dict[str, float] = field(default_factory=dict)            # what the confidence was computed from
@@ -590,7 +591,8 @@ def read_features(result: Digitized, e: orientation.Evidence, sure: bool) -> con
         band_crossing=q.band_crossing, pulse_gain_gap=q.pulse_gain_gap,
         copy_exactness=0.0 if q.copy_exactness is None else q.copy_exactness,
         copies_checked=float(q.copy_exactness is not None),
-        roughness=confidence.roughness(signal), log_amplitude=confidence.log_amplitude(signal))
+        roughness=confidence.roughness(signal), log_amplitude=confidence.log_amplitude(signal),
+        end_spread=float(np.clip(q.end_spread_mm, 0.0, 1.0)))
 
 
 def _calibrated(result: Digitized, e: orientation.Evidence, sure: bool, cfg: DigitizeConfig) -> Digitized:
@@ -768,10 +770,11 @@ def _read(page: Page, ink: np.ndarray, grid_img: np.ndarray, sharp: float, cfg: 
         # replaces the page-width note `_scale` left (other notes may have come after it)
         notes[notes.index(scale_notes[-1])] = note
     sec_px = cfg.speed * ppm_x
-    if after:
-        x_end = float(np.median([pen_start(ink, r, pen, ppm_x) for r in rows])) + cfg.duration * sec_px
-    else:
-        x_end = float(np.median([pen_end(ink, r, pen, ppm_x) for r in rows]))
+    # every row's pen stops (or, before pulses printed after the traces, starts) at the same time: how far the
+    # rows disagree is how far time zero can be off (blur moves a pen's end by a pixel or two)
+    ends = np.array([(pen_start if after else pen_end)(ink, r, pen, ppm_x) for r in rows])
+    x_end = float(np.median(ends)) + (cfg.duration * sec_px if after else 0.0)
+    end_spread = float(np.median(np.abs(ends - np.median(ends)))) / ppm_x
     x0 = x_end - cfg.duration * sec_px
     span = (x_end - float(np.median([r.x_start for r in rows]))) / sec_px
     end_cut = not after and x_end >= ink.shape[1] - 3 - lw
@@ -857,7 +860,7 @@ def _read(page: Page, ink: np.ndarray, grid_img: np.ndarray, sharp: float, cfg: 
         pulse_found=bool(pulses), sharpness=round(sharp, 3), rows=len(rows), leads=leads, notes=notes,
         input_px_per_mm_x=round(ppm_x * page.input_px[0], 3), input_px_per_mm_y=round(ppm_y * page.input_px[1], 3),
         completeness=round(coverage * image_conf, 3), ambiguous=round(ambiguous, 3), second_try=second_try,
-        band_crossing=round(crossing, 4), pulse_gain_gap=round(pulse_gap, 4),
+        band_crossing=round(crossing, 4), pulse_gain_gap=round(pulse_gap, 4), end_spread_mm=round(end_spread, 4),
         copy_exactness=None if copies is None else round(copies, 4),
         labels_read=label_read or labels.LabelEvidence(0, 0, 0))
     record = Record(signal, cfg.fs, record_id="", meta={"source": "digitized", "layout": layout.name})
