@@ -5,10 +5,9 @@ calibration pulse) says little about whether what it followed is the ECG: a poor
 neighbouring layout, traces every column and scores below 5 dB. A logistic model over everything a read leaves
 behind (how much it traced, how exactly a lead printed twice reads alike, the layout's margin, the printed
 labels, the limb-lead laws, which way up the page was, how far its rows' pen ends disagree, how sharp and how
-rough it is) turns that into a
-probability, fitted to the bench's truth (a read is right
-when its median SNR is 5 dB or more and its layout is right; `edgeecg fit-confidence` on bench runs whose seeds
-the reported bench does not draw). The digitizer refuses reads below the model's bar, set where at most 1 % of
+rough it is) turns that into a probability, fitted to the bench's truth (a read is right when its median SNR is
+5 dB or more and its layout is right; `edgeecg fit-confidence` on bench runs whose seeds the reported bench does
+not draw). The digitizer refuses reads below the model's bar, set where at most 1 % of
 the reads it keeps were wrong on the fitting runs. numpy only.
 """
 

@@ -392,3 +392,18 @@ def test_a_print_below_2_px_per_mm_is_refused_naming_its_resolution(ecgs):
     small = cv2.resize(shot.image, None, fx=0.3, fy=0.3, interpolation=cv2.INTER_AREA)   # 45 dpi: 1.8 px/mm
     with pytest.raises(DigitizeError, match="px/mm in the image"):
         digitize(small, DigitizeConfig(fs=100.0))
+
+
+def test_rows_whose_pens_stop_apart_say_how_far_time_zero_is_in_doubt(ecgs):
+    """Every row of a print stops at 10 s; where two of four rows' ends are gone 2 mm early (a blurred photo
+    loses a faint pen's end), the rows' ends disagree by about a millimetre, which the confidence weighs."""
+    shot = render(ecgs[0], "3x4+II")
+    whole = digitize(shot.image, DigitizeConfig(fs=100.0, min_confidence=0.0)).quality
+    assert whole.end_spread_mm < 0.1 and whole.features["end_spread"] == pytest.approx(whole.end_spread_mm, abs=1e-3)
+    ppm = shot.truth.px_per_mm
+    cut = shot.image.copy()
+    for row in (0, 2):
+        box = max((c for c in shot.truth.cells if c.row == row), key=lambda c: c.x1)
+        cut[int(box.baseline - 15 * ppm): int(box.baseline + 15 * ppm), int(box.x1 - 2 * ppm): int(box.x1 + 2)] = 255
+    torn = digitize(cut, DigitizeConfig(fs=100.0, min_confidence=0.0)).quality
+    assert 0.7 < torn.end_spread_mm < 1.3 and torn.confidence < whole.confidence
