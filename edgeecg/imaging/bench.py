@@ -339,7 +339,7 @@ def calibration(results: list[ImageResult]) -> list[dict[str, float]]:
 
 def below_5db(results: list[ImageResult]) -> dict:
     """How honest the confidence bar is: of the reads that cleared it, the share whose median SNR is below 5 dB
-    (a read that is mostly wrong), and how many of all of them have the layout wrong."""
+    (a read that is mostly wrong), and how many of all the reads kept have the layout wrong."""
     read = [r for r in results if r.ok]
     poor = [r for r in read if float(np.median(r.snr_db)) < GOOD_DB]
     return {"reads": len(read), "below_5db": len(poor), "share": round(len(poor) / max(len(read), 1), 4),
