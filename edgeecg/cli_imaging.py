@@ -328,16 +328,22 @@ def fit_confidence(
     >= 5 dB, layout right), and the bar under which reads are refused."""
     from edgeecg.imaging import confidence
 
-    parts = []
+    parts, runs = [], []
     for path in benches:
         if not path.is_file():
             raise FileNotFoundError(f"{path}: no such bench result; run edgeecg bench digitize --min-confidence 0")
-        parts.append(confidence.bench_reads(json.loads(path.read_text())))
+        try:
+            payload = json.loads(path.read_text())
+            parts.append(confidence.bench_reads(payload))
+            runs.append(f"{path.parent.name} ({payload['overall'].get('style', '?')} style)")
+        except (json.JSONDecodeError, KeyError, TypeError) as err:
+            raise typer.BadParameter(f"{path} is not a bench-digitize.json with per-image features ({err!r}); "
+                                     "make one with edgeecg bench digitize ... --min-confidence 0",
+                                     param_hint="BENCHES") from None
     x, y = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
     if len(y) < 50 or y.min() == y.max():
         raise typer.BadParameter(f"{len(y)} reads ({int(y.sum())} right): need at least 50, right and wrong ones",
                                  param_hint="BENCHES")
-    runs = [f"{p.parent.name} ({json.loads(p.read_text())['overall'].get('style', '?')} style)" for p in benches]
     model = confidence.fit(x, y, l2, fitted_on=", ".join(runs))
     out.parent.mkdir(parents=True, exist_ok=True)
     model.save(out)

@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pytest
 from typer.testing import CliRunner
 
 from edgeecg.cli import app
@@ -118,3 +119,13 @@ def test_fit_confidence_fits_bench_reads_and_refuses_too_few(tmp_path):
     assert fitted.exit_code == 0, fitted.output
     model = confidence.load(tmp_path / "c.json")
     assert dict(zip(model.names, model.weights, strict=True))["coverage"] > 0.5 and 0.0 < model.bar <= 1.0
+
+
+@pytest.mark.parametrize("text", ["{", '{"overall": {}}', '{"overall": {}, "images": [{"ok": true, "detected": "12x1", '
+                                  '"layout": "12x1", "features": {"coverage": 1.0}}]}'])
+def test_fit_confidence_refuses_a_file_that_is_not_a_bench_with_features(tmp_path, text):
+    """Broken JSON, no images, or features of another digitizer (one missing): a one-line refusal, nothing written."""
+    bad = tmp_path / "bench-digitize.json"
+    bad.write_text(text)
+    out = CliRunner().invoke(app, ["fit-confidence", str(bad), "--out", str(tmp_path / "c.json")])
+    assert out.exit_code == 2 and "not a bench-digitize.json" in out.output and not (tmp_path / "c.json").exists()
