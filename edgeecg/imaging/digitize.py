@@ -233,11 +233,12 @@ def _refine_origin(ink: np.ndarray, rows: list[RowTrace], order: tuple[tuple[Cel
     # out an R-S stroke that crosses the baseline like a tick (in simultaneous layouts, in every row at once);
     # where the chart's outline clipped them, it can be millimetres off.
     reach = 5.0 if clipped else 1.2
+    level = ink_threshold(ink)
     searched = 0
     for row, cells in zip(rows, order, strict=True):
         for pos in paper_starts(cells)[1:]:
             searched += 1
-            x = tick_x(ink, row, x0 + pos * sec_px, ppm, reach_mm=reach)
+            x = tick_x(ink, row, x0 + pos * sec_px, ppm, level, reach_mm=reach)
             if x is not None:
                 pos_x.append((pos, x))
     if len(pos_x) < 2:

@@ -572,22 +572,29 @@ def _pulse(mask: np.ndarray, row: RowTrace, px_per_mm: float) -> tuple[float, fl
     return height, width, float(max(0, x0 - 2) + right.mean())
 
 
-def tick_x(ink: np.ndarray, row: RowTrace, x_guess: float, px_per_mm: float, reach_mm: float = 2.0
-           ) -> float | None:
+def tick_x(ink: np.ndarray, row: RowTrace, x_guess: float, px_per_mm: float, ink_level: float,
+           reach_mm: float = 2.0) -> float | None:
     """Sub-pixel x of a separator tick within `reach_mm` of x_guess: the column with ink both 1.5-2.8 mm
-    above and below the baseline (a tick crosses the trace; a QRS stroke rarely reaches both sides)."""
+    above and below the baseline (a tick crosses the trace; a QRS stroke rarely reaches both sides).
+
+    Ink counts against the image's own level (`ink_level`, its ink threshold) and is summed over three columns:
+    a poor photo's ticks are as faint as its traces and blurred across a few pixels, and read against a fixed
+    level and one column they went unfound, leaving time zero to the pens' ends, which blur moves.
+    """
     half = int(reach_mm * px_per_mm)
     xi = int(round(x_guess))
     a, b = max(0, xi - half), min(ink.shape[1], xi + half + 1)
     if b - a < 3:   # the guess lies off the page (an origin fitted from a few ticks can put a boundary there)
         return None
     centre = row.baseline  # ticks are centred on the baseline, wherever the trace is
+    floor, full = 0.36 * ink_level, 1.36 * ink_level   # paper and grid below the floor; the pen's core above full
     masses = []
     for sign in (-1, 1):
         y0 = int(centre + sign * 1.5 * px_per_mm)
         y1 = int(centre + sign * 2.8 * px_per_mm)
         y0, y1 = min(y0, y1), max(y0, y1)
-        masses.append(np.clip((ink[max(0, y0):y1, a:b].astype(np.float32) - 40.0) / 150.0, 0, 1).sum(axis=0))
+        per_column = np.clip((ink[max(0, y0):y1, a:b].astype(np.float32) - floor) / full, 0, 1).sum(axis=0)
+        masses.append(np.convolve(per_column, np.ones(3, np.float32), "same"))
     both = np.minimum(masses[0], masses[1])  # a tick crosses the trace; a QRS stroke rarely reaches both sides
     if both.max() < 0.6 * px_per_mm:
         return None

@@ -190,5 +190,35 @@ def test_a_tick_is_found_at_its_column_and_a_guess_off_the_page_finds_none(trace
     ink = np.zeros((200, 400), np.uint8)
     ink[70:131, 249:252] = (128, 255, 128)   # a tick 6 mm tall at x = 250, across the baseline at y = 100 (10 px/mm)
     row = traced_row(100.0, np.full(400, 100.0))
-    found = tick_x(ink, row, guess, px_per_mm=10.0)
+    found = tick_x(ink, row, guess, px_per_mm=10.0, ink_level=110.0)
     assert (found is None) if guess != 250.0 else abs(found - 250.0) < 0.5
+
+
+def _faint_page(tick_at: float, ink: float, blur: float) -> np.ndarray:
+    """A poor photo's row at 5 px/mm: a trace along y = 100 and a tick 6 mm tall at `tick_at`, both at
+    darkness `ink`, 0.3 mm wide, before a Gaussian blur of `blur` px."""
+    big = np.zeros((200 * 8, 300 * 8), np.float32)   # drawn at 8x, for a sub-pixel tick position
+    cv2.line(big, (0, 100 * 8 + 4), (300 * 8, 100 * 8 + 4), ink, 12)
+    x = int(round((tick_at + 0.5) * 8))
+    cv2.line(big, (x, (100 - 15) * 8), (x, (100 + 15) * 8), ink, 12)
+    page = cv2.resize(big, (300, 200), interpolation=cv2.INTER_AREA)
+    return np.clip(cv2.GaussianBlur(page, (0, 0), blur), 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("tick_at", [150.0, 150.4])
+def test_a_faint_blurred_tick_is_found_against_the_images_own_ink_level(traced_row, tick_at):
+    """A poor photo's tick is as faint as its trace and blurred over a few columns: against the image's ink level it
+    is found, to a fraction of a pixel; read as if the ink were a clean scan's (level 150), it is not."""
+    ink = _faint_page(tick_at, ink=200.0, blur=1.2)
+    row = traced_row(100.0, np.full(300, 100.0))
+    found = tick_x(ink, row, 152.0, px_per_mm=5.0, ink_level=70.0, reach_mm=1.2)
+    assert found is not None and abs(found - tick_at) < 0.25
+    assert tick_x(ink, row, 152.0, px_per_mm=5.0, ink_level=150.0, reach_mm=1.2) is None
+
+
+def test_a_stroke_on_one_side_of_the_baseline_is_no_tick(traced_row):
+    """An R wave climbs 3 mm above the baseline but not below it: however dark, it is not a separator."""
+    ink = np.zeros((200, 300), np.uint8)
+    ink[85:101, 150:152] = 255
+    row = traced_row(100.0, np.full(300, 100.0))
+    assert tick_x(ink, row, 151.0, px_per_mm=5.0, ink_level=70.0, reach_mm=1.2) is None
