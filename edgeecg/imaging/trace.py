@@ -587,13 +587,14 @@ def tick_x(ink: np.ndarray, row: RowTrace, x_guess: float, px_per_mm: float, ink
     if b - a < 3:   # the guess lies off the page (an origin fitted from a few ticks can put a boundary there)
         return None
     centre = row.baseline  # ticks are centred on the baseline, wherever the trace is
-    floor, full = 0.36 * ink_level, 1.36 * ink_level   # paper and grid below the floor; the pen's core above full
+    # paper and grid stay under the floor, a pen's core reaches floor + span (40 and 190 at a clean scan's 110)
+    floor, span = 0.36 * ink_level, 1.36 * ink_level
     masses = []
     for sign in (-1, 1):
         y0 = int(centre + sign * 1.5 * px_per_mm)
         y1 = int(centre + sign * 2.8 * px_per_mm)
         y0, y1 = min(y0, y1), max(y0, y1)
-        per_column = np.clip((ink[max(0, y0):y1, a:b].astype(np.float32) - floor) / full, 0, 1).sum(axis=0)
+        per_column = np.clip((ink[max(0, y0):y1, a:b].astype(np.float32) - floor) / span, 0, 1).sum(axis=0)
         masses.append(np.convolve(per_column, np.ones(3, np.float32), "same"))
     both = np.minimum(masses[0], masses[1])  # a tick crosses the trace; a QRS stroke rarely reaches both sides
     if both.max() < 0.6 * px_per_mm:
