@@ -56,32 +56,31 @@ def _noise_share(truth: np.ndarray, read: np.ndarray, lag: int) -> list[float]:
     return out
 
 
-def _median_snr(truth: np.ndarray, read: np.ndarray, lag: int) -> float:
-    return float(np.median(-10 * np.log10(np.maximum(_noise_share(truth, read, lag), 1e-12))))
+def _db(shares: np.ndarray) -> float:
+    """Median over leads of the SNR their error shares give."""
+    return float(np.median(-10 * np.log10(np.maximum(shares, 1e-12))))
 
 
-def leads_aligned_snr(truth: np.ndarray, read: np.ndarray, fs: float) -> float:
-    """Median over leads of each lead's best SNR within the shifts searched: rows a flattening left apart in x
-    each get their own shift here, where `page_shift` gives the page one."""
+def shift_shares(truth: np.ndarray, read: np.ndarray, fs: float) -> np.ndarray:
+    """[shifts, leads] error shares for every whole-sample shift within REACH_MS either way (the middle row: none),
+    computed once for the page's one shift and for each lead's own."""
     reach = int(round(REACH_MS * fs / 1000))
-    shares = np.array([_noise_share(truth, read, k) for k in range(-reach, reach + 1)])  # [shifts, leads]
-    return float(np.median(-10 * np.log10(np.maximum(shares.min(axis=0), 1e-12))))
+    return np.array([_noise_share(truth, read, k) for k in range(-reach, reach + 1)])
 
 
-def page_shift(truth: np.ndarray, read: np.ndarray, fs: float) -> tuple[float | None, int]:
+def page_shift(shares: np.ndarray, fs: float) -> tuple[float | None, int]:
     """(shift in ms, to a fraction of a sample; the whole-sample lag): the one lag for all leads that leaves the
     least error, refined by a parabola through its neighbours; None (lag 0) where the least error lies at the
     search's edge: the read is wrong in more than its timing."""
-    reach = int(round(REACH_MS * fs / 1000))
-    lags = np.arange(-reach, reach + 1)
-    total = np.array([sum(_noise_share(truth, read, int(k))) for k in lags])
+    reach = len(shares) // 2
+    total = shares.sum(axis=1)
     i = int(np.argmin(total))
-    if i in (0, len(lags) - 1):
+    if i in (0, len(total) - 1):
         return None, 0
     a, b, c = total[i - 1: i + 2]
     curve = a - 2 * b + c
     frac = 0.5 * (a - c) / curve if curve > 0 else 0.0
-    return float((lags[i] + frac) * 1000 / fs), int(lags[i])
+    return float((i - reach + frac) * 1000 / fs), i - reach
 
 
 def measure(data: str, n: int, seed: int) -> list[PageShift]:
@@ -100,9 +99,12 @@ def measure(data: str, n: int, seed: int) -> list[PageShift]:
             continue
         truth = shot.truth.signal.astype(np.float64)
         read = resample_to(got.record.signal, got.record.fs, rec.fs, truth.shape[1])
-        shift, lag = page_shift(truth, read, rec.fs)
-        out.append(PageShift(severity, ticks, shift, _median_snr(truth, read, 0), _median_snr(truth, read, lag),
-                             leads_aligned_snr(truth, read, rec.fs)))
+        shares = shift_shares(truth, read, rec.fs)
+        shift, lag = page_shift(shares, rec.fs)
+        reach = len(shares) // 2
+        # each lead shifted on its own: rows a flattening left apart in x each get their own shift
+        out.append(PageShift(severity, ticks, shift, _db(shares[reach]), _db(shares[reach + lag]),
+                             _db(shares.min(axis=0))))
     return out
 
 
