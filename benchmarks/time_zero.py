@@ -28,6 +28,7 @@ from edgeecg.imaging.capture import SEVERITIES
 from edgeecg.imaging.digitize import DigitizeConfig, DigitizeError, digitize
 from edgeecg.imaging.score import resample_to
 from edgeecg.layouts import get_layout
+from edgeecg.record import RecordError
 
 REACH_MS = 40.0
 """Shifts searched either way: past this a page's time zero is not slightly off but wrong (a column mistaken)."""
@@ -135,7 +136,10 @@ def main() -> None:
     args = parser.parse_args()
     cv2.setNumThreads(1)
     with threadpool_limits(limits=1):
-        pages = measure(args.data, args.n, args.seed)
+        try:
+            pages = measure(args.data, args.n, args.seed)
+        except RecordError as err:   # a --data folder that is not there or holds no records
+            parser.error(str(err))
     title = f"time zero on {len(pages)} read pages ({args.data}, seed {args.seed}, layout given)"
     Console(width=120).print(table(pages, title))  # wide enough for its columns where output is not a terminal
 
