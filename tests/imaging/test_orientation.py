@@ -18,6 +18,7 @@ from edgeecg.imaging.orientation import (
     TURNS,
     ReadSummary,
     evidence,
+    limb_agreement,
     sure,
     upright,
     upright_score,
@@ -58,6 +59,19 @@ def test_limb_laws_need_leads_shown_at_the_same_time(records: list[Record]) -> N
     only_chest = np.full_like(rec.signal, np.nan)
     only_chest[6:] = rec.signal[6:]
     assert evidence(only_chest, rec.fs).limb_laws is None
+
+
+def test_trimmed_limb_laws_forgive_a_glyph_but_not_leads_misplaced(records: list[Record]) -> None:
+    rec = records[0]
+    shown = apply(rec.signal, "3x4", rec.fs).astype(np.float64)
+    glyph = shown.copy()
+    glyph[0, 2:4] += 1.5                                       # lead I's first 20 ms traced along a 15 mm glyph
+    assert limb_agreement(glyph, rec.fs) < 0.8
+    assert limb_agreement(glyph, rec.fs, trim=0.02) > 0.95
+    swapped = shown.copy()
+    swapped[[0, 1]] = swapped[[1, 0]]                          # rows I and II read in each other's place
+    assert limb_agreement(swapped, rec.fs, trim=0.02) < 0.7
+    assert limb_agreement(shown, rec.fs, trim=0.0) == evidence(shown, rec.fs).limb_laws
 
 
 def test_the_turns_cover_every_way_a_page_can_lie() -> None:
