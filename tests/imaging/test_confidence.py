@@ -22,13 +22,24 @@ def _draws(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def test_the_fit_states_what_it_finds_on_unseen_draws():
     x, y, _ = _draws(4000, 0)
-    model = fit(x, y, l2=0.1)
+    model = fit(x, y, l2=0.1, signs=np.zeros(len(FEATURES)))
     assert np.array(model.weights)[:3] == pytest.approx(np.array([2.0, -1.0, 0.5]) * x[:, :3].std(axis=0), abs=0.2)
     xt, yt, _ = _draws(4000, 1)
     p = np.array([model.probability(ReadFeatures(*row)) for row in xt])
     for band in reliability(p, yt):
         if band["reads"] >= 200:
             assert abs(band["stated"] - band["right"]) < 0.06, band
+
+
+def test_a_weight_against_its_features_meaning_is_left_out():
+    x, y, _ = _draws(4000, 0)                  # right reads have more coverage and less min_coverage
+    free = fit(x, y, l2=0.1, signs=np.zeros(len(FEATURES)))
+    held = fit(x, y, l2=0.1)                   # min_coverage may only count for a read
+    k = FEATURES.index("min_coverage")
+    assert free.weights[k] < -0.5 and held.weights[k] == 0.0
+    cov = FEATURES.index("coverage")          # still found (a left-out feature attenuates the others a little)
+    assert held.weights[cov] > 0.8 * free.weights[cov] > 1.0
+    assert all(w * s >= 0 for w, s in zip(held.weights, confidence.directions(), strict=True))
 
 
 def test_the_bar_keeps_the_most_reads_with_at_most_the_wrong_share_asked():
