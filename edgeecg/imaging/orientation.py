@@ -86,8 +86,8 @@ def limb_laws(sig: np.ndarray, trim: float = 0.0) -> float | None:
     1 - SSE / (SS left + SS right), 1 when they are equal, 0 when unrelated, -1 when opposite. Not a correlation:
     leads that merely look alike (V4 + V6 against V5, on a page read with its columns swapped) score about 0.8.
     With `trim`, that share of the samples whose sides differ most is left out of both sums: a few tens of
-    milliseconds traced along a glyph sink the plain figure on a read that is otherwise right,
-    while leads misplaced disagree everywhere."""
+    milliseconds traced along a glyph sink the plain figure on a read that is otherwise right, while leads
+    misplaced disagree everywhere."""
     idx = {name: k for k, name in enumerate(LEADS)}
     rs = []
     for left, right, weights in LIMB_RELATIONS:
