@@ -71,14 +71,16 @@ def random_style(rng: np.random.Generator) -> RenderConfig:
 
 def foreign_style(rng: np.random.Generator) -> RenderConfig:
     """A print style from families `random_style` never draws and nothing in the digitizer was tuned on: a
-    dotted or absent 1 mm grid, calibration pulses after the traces or none, lead labels on the trace, and a
-    blank band of up to a third of the page above the chart."""
+    dotted or absent 1 mm grid, calibration pulses after the traces, falling where the trace begins (as a real
+    vendor's print does) or none, lead labels on the trace, and a blank band of up to a third of the page above
+    the chart."""
     own = random_style(rng)
     pulse = str(rng.choice(["end", "none", "start"]))
     return replace(own, paper="a4" if pulse == "end" else own.paper,
                    grid=own.grid if own.grid != "none" else "red", minor_grid=str(rng.choice(["dots", "none"])),
                    pulse=pulse, label_position=str(rng.choice(["inside", own.label_position])),
-                   margin_top=float(rng.uniform(30, 65)), rhythm_position="bottom")
+                   margin_top=float(rng.uniform(30, 65)), rhythm_position="bottom",
+                   pulse_flush=bool(rng.random() < 0.5))
 
 
 def wide_style(rng: np.random.Generator) -> RenderConfig:

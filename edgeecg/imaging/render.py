@@ -60,6 +60,7 @@ class RenderConfig:
     margin_bottom: float = 8.0     # mm
     rhythm_position: str = "bottom"  # rhythm strips below (usual) or above the grid rows
     pulse: str = "start"           # calibration pulse at each row's start, at its end (after the traces) or none
+    pulse_flush: bool = False      # a start pulse falls where the trace begins (as some vendors print), not 3 mm before
     minor_grid: str = "lines"      # the 1 mm grid as lines, as dots at its crossings, or none (5 mm lines only)
     separators: bool = True
     header: str = ""
@@ -251,10 +252,13 @@ def render(record: Record, layout: Layout | str, config: RenderConfig | None = N
         if cfg.pulse != "none":
             px0 = x_origin - PULSE_MM * ppm if cfg.pulse == "start" else x_end_mm * ppm
             w = 0.2 * cfg.speed * ppm
+            flush = cfg.pulse == "start" and cfg.pulse_flush
+            if flush:   # it falls at the trace's first column, with no baseline after it to ink over the trace
+                px0 = x_origin - 2 * ppm - w
             xs = np.array([px0, px0 + 2 * ppm, px0 + 2 * ppm, px0 + 2 * ppm + w, px0 + 2 * ppm + w,
                            px0 + PULSE_MM * ppm])
             ys = np.array([base, base, base - mv, base - mv, base, base])
-            pen.line(xs, ys)
+            pen.line(xs[:5] if flush else xs, ys[:5] if flush else ys)
         for cell, pos in zip(row, paper_starts(row), strict=True):
             lead = lead_index(cell.lead)
             a, b = sample_bounds(cell.start, cell.end, fs)

@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -122,6 +124,19 @@ def test_the_pulse_is_drawn_where_asked(ecgs):
         before = dark[band, int(first.x0 - PULSE_MM * ppm):int(first.x0 - 0.5 * ppm)].any()
         after = dark[band, int(last_x + 0.5 * ppm):int(last_x + PULSE_MM * ppm)].any()
         assert (before, after) == {True: (True, False), False: (False, True), None: (False, False)}[inside], where
+
+
+def test_a_flush_pulse_falls_where_the_trace_begins_and_the_truth_is_unchanged(ecgs):
+    cfg = RenderConfig(separators=False, grid="none", label_position="none")
+    ppm = cfg.px_per_mm
+    spaced, flush = render(ecgs[0], "3x4", cfg), render(ecgs[0], "3x4", replace(cfg, pulse_flush=True))
+    assert flush.truth.cells == spaced.truth.cells
+    assert np.array_equal(flush.truth.signal, spaced.truth.signal, equal_nan=True)
+    for shot, fall_mm in ((spaced, 3.0), (flush, 0.0)):
+        first = shot.truth.cells[0]
+        top = (shot.image.min(axis=2) < 100)[int(first.baseline - 9.5 * ppm):int(first.baseline - 8.5 * ppm)]
+        right_edge = np.flatnonzero(top[:, : int(first.x0 + 0.5 * ppm)].any(axis=0)).max()   # the pulse's top
+        assert right_edge == pytest.approx(first.x0 - fall_mm * ppm, abs=0.4 * ppm), fall_mm
 
 
 def test_a_dotted_minor_grid_marks_only_the_crossings(ecgs):
