@@ -4,7 +4,7 @@ Pages come from the renderer in the widened print domain (`bench.wide_style`) wi
 captured as a scan, a phone photo or a poor photo, or left as a clean export; photos are flattened with their
 true homography (what `page.rectify` does from the page's outline) or, at random, left on the desk as when no
 outline is found; any of the 8 turns of the page. The target is the pen's coverage at the network's output
-scale. `foreign_style`'s families (dotted or absent 1 mm grid, pulses after the traces or none, labels on
+scale. `foreign_style`'s families (dotted or absent 1 mm grid, pulses after the traces, flush or none, labels on
 the trace, deep blank bands) and all real records are held out, so the bench can test on what it never saw.
 """
 
