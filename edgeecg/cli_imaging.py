@@ -359,7 +359,7 @@ def fit_confidence(
     console.print(table)
     weights = sorted(zip(model.names, model.weights, strict=True), key=lambda kv: -abs(kv[1]))
     console.print("weights (standardised): " + ", ".join(f"{k} {w:+.2f}" for k, w in weights))
-    dropped = [k for k, w, sign in zip(model.names, model.weights, confidence.directions(), strict=True)
+    dropped = [k for k, w, sign in zip(model.names, model.weights, confidence.directions(model.names), strict=True)
                if sign and w == 0.0]
     if dropped:
         console.print("left out, fitted against their meaning: " + ", ".join(dropped))

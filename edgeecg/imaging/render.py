@@ -258,7 +258,8 @@ def render(record: Record, layout: Layout | str, config: RenderConfig | None = N
             xs = np.array([px0, px0 + 2 * ppm, px0 + 2 * ppm, px0 + 2 * ppm + w, px0 + 2 * ppm + w,
                            px0 + PULSE_MM * ppm])
             ys = np.array([base, base, base - mv, base - mv, base, base])
-            pen.line(xs[:5] if flush else xs, ys[:5] if flush else ys)
+            drawn = 5 if flush else 6
+            pen.line(xs[:drawn], ys[:drawn])
         for cell, pos in zip(row, paper_starts(row), strict=True):
             lead = lead_index(cell.lead)
             a, b = sample_bounds(cell.start, cell.end, fs)
