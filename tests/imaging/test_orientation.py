@@ -137,6 +137,9 @@ def test_sure_needs_every_part_of_the_evidence(records: list[Record]) -> None:
     up = evidence(rec.signal, rec.fs)
     assert sure(up) and not sure(evidence(rec.signal[:, ::-1], rec.fs)) and not sure(evidence(-rec.signal, rec.fs))
     assert not sure(replace(up, pulse_up=False))          # no pulse where the page has one: it may lie flipped
+    assert not sure(replace(up, pulse_up=False, labels_read=0.7))
+    assert sure(replace(up, pulse_up=False, labels_read=0.9))   # unless its labels read upright, where it lies
+    assert not sure(replace(up, pulse_up=False, labels_read=0.9, polarity=0.0))
 
 
 @pytest.mark.parametrize("layout", ["3x4", "3x4+II"])
@@ -176,3 +179,25 @@ def test_printed_labels_read_as_the_reading_says_count_for_it(records: list[Reco
     e = evidence(records[0].signal, 100.0)
     read = replace(e, labels_read=0.8)
     assert upright_score(read) - upright_score(e) == pytest.approx(0.8 * LABELS_WEIGHT)
+
+
+@pytest.mark.parametrize(("labels_read", "reads"), [(1.0, 1), (0.5, 4)])
+def test_a_page_without_pulses_whose_labels_read_upright_is_read_once(records: list[Record], labels_read: float,
+                                                                      reads: int) -> None:
+    """No pulse rises on the page: where its printed labels read as the first reading places them, that reading
+    is kept without reading the page's other positions; where they do not, all four are read and compared."""
+    rec = simulate(1, SynthConfig(fs=100.0), seed=22).records()[0]
+    assert sure(evidence(rec.signal, rec.fs))
+    calls: list[str] = []
+
+    def read(turn: str, image: np.ndarray) -> str:
+        calls.append(turn)
+        return turn
+
+    def summary(turn: str) -> ReadSummary:
+        upright_read = turn == "as given"
+        return ReadSummary(rec.signal if upright_read else -rec.signal[:, ::-1], rec.fs, False, False,
+                           labels_read if upright_read else 0.0)
+
+    got = upright(np.zeros((100, 200, 3), np.uint8), None, read, summary, DigitizeError, UnsureReadError)
+    assert got.turn == "as given" and len(calls) == reads

@@ -1,0 +1,78 @@
+"""What tells an upright page from a turned one: every bench page read in all four landscape positions (as given,
+mirrored, flipped, turned 180), and for each position the evidence `orientation.upright` weighs. Prints, per print
+style, how far the printed labels' agreement of turned readings stays from `orientation.LABELS_SURE`, and how many
+upright readings are sure at once by a rising pulse or, without one, by their labels (each sure page is read
+once instead of four times). Simulator seeds no report bench draws (500 and up).
+
+    python benchmarks/orientation_evidence.py --n 40
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import cv2
+import numpy as np
+from rich.console import Console
+from rich.progress import track
+from rich.table import Table
+from threadpoolctl import threadpool_limits
+
+from edgeecg.data.synth import SynthConfig, simulate
+from edgeecg.imaging import orientation
+from edgeecg.imaging.bench import BENCH_LAYOUTS, bench_shot
+from edgeecg.imaging.capture import SEVERITIES
+from edgeecg.imaging.digitize import DigitizeConfig, DigitizeError, _digitize_as_given
+from edgeecg.imaging.page import find_page
+from edgeecg.layouts import VENDOR
+
+STYLE_SEEDS = {"own": 500, "foreign": 501, "wide": 502}
+
+
+def readings(style: str, seed: int, n: int) -> list[tuple[str, orientation.Evidence]]:
+    """(position, evidence) of each position of each page that gives a reading at all."""
+    layouts, severities = BENCH_LAYOUTS + VENDOR, list(SEVERITIES)
+    out = []
+    for i, rec in enumerate(track(simulate(n, SynthConfig(fs=100.0), seed=seed).records(), description=style,
+                                  transient=True)):
+        shot = bench_shot(rec.fit(10.0), layouts[i % len(layouts)], severities[i % len(severities)], (seed, i),
+                          style)
+        for turn in orientation.LANDSCAPE:
+            image = np.ascontiguousarray(orientation.TURNS[turn](shot.image))
+            try:   # each position read as `digitize` reads it before it weighs them (no laws check, no bar)
+                read = _digitize_as_given(image, find_page(image), DigitizeConfig(fs=rec.fs))
+            except DigitizeError:
+                continue
+            printed = read.quality.labels_read
+            e = orientation.evidence(read.record.signal, read.record.fs)
+            out.append((turn, orientation.Evidence(e.direction, e.polarity, e.limb_laws, e.beats,
+                                                   read.quality.pulse_found, False,
+                                                   printed.score / max(printed.cells, 1))))
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=40, help="pages per style")
+    args = parser.parse_args()
+    cv2.setNumThreads(1)
+    table = Table(title=f"every position of {args.n} pages per style (labels: share of cells read as the reading "
+                        f"says; LABELS_SURE {orientation.LABELS_SURE})")
+    for col in ("style", "upright readings", "turned readings", "turned labels max", "turned sure",
+                "sure by pulse", "sure by labels only"):
+        table.add_column(col, justify="right")
+    with threadpool_limits(limits=1):
+        for style, seed in STYLE_SEEDS.items():
+            got = readings(style, seed, args.n)
+            up = [e for turn, e in got if turn == "as given"]
+            turned = [e for turn, e in got if turn != "as given"]
+            by_pulse = sum(orientation.sure(e) and e.pulse_up for e in up)
+            by_labels = sum(orientation.sure(e) and not e.pulse_up for e in up)
+            table.add_row(style, str(len(up)), str(len(turned)),
+                          f"{max((e.labels_read for e in turned), default=0.0):.2f}",
+                          str(sum(orientation.sure(e) for e in turned)), str(by_pulse), str(by_labels))
+    Console().print(table)
+
+
+if __name__ == "__main__":
+    main()
