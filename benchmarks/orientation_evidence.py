@@ -1,8 +1,9 @@
 """What tells an upright page from a turned one: every bench page read in all four landscape positions (as given,
 mirrored, flipped, turned 180), and for each position the evidence `orientation.upright` weighs. Prints, per print
-style, how far the printed labels' agreement of turned readings stays from `orientation.LABELS_SURE`, and how many
-upright readings are sure at once by a rising pulse or, without one, by their labels (each sure page is read
-once instead of four times). Simulator seeds no report bench draws (500 and up).
+style, how far the printed labels' agreement of turned readings stays from `orientation.LABELS_SURE`, whether any
+turned reading passes `orientation.sure`, and how many upright readings do (each sure page is read once instead of
+four times): of them, how many without a pulse found (their labels carried them) and how many with the heart's
+evidence short (a rising pulse and upright labels carried them). Simulator seeds no report bench draws (500 and up).
 
     python benchmarks/orientation_evidence.py --n 40
 """
@@ -56,21 +57,25 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=40, help="pages per style")
     args = parser.parse_args()
     cv2.setNumThreads(1)
-    table = Table(title=f"every position of {args.n} pages per style (labels: share of cells read as the reading "
-                        f"says; LABELS_SURE {orientation.LABELS_SURE})")
-    for col in ("style", "upright readings", "turned readings", "turned labels max", "turned sure",
-                "sure by pulse", "sure by labels only"):
+    table = Table(title=f"every position of {args.n} pages per style: readings upright and turned; turned readings' "
+                        f"labels (share of cells read as the reading says; sure from {orientation.LABELS_SURE}) and "
+                        "how many pass as sure; upright readings sure, of them with no pulse found or the heart's "
+                        "evidence short")
+    for col in ("style", "upright", "turned", "turned labels max", "turned sure", "upright sure", "no pulse",
+                "heart short"):
         table.add_column(col, justify="right")
     with threadpool_limits(limits=1):
         for style, seed in STYLE_SEEDS.items():
             got = readings(style, seed, args.n)
             up = [e for turn, e in got if turn == "as given"]
             turned = [e for turn, e in got if turn != "as given"]
-            by_pulse = sum(orientation.sure(e) and e.pulse_up for e in up)
-            by_labels = sum(orientation.sure(e) and not e.pulse_up for e in up)
+            sure = [e for e in up if orientation.sure(e)]
+            heart_unsure = [e for e in sure if e.direction <= orientation.SURE["direction"]
+                            or e.polarity <= orientation.SURE["polarity"]]
             table.add_row(style, str(len(up)), str(len(turned)),
                           f"{max((e.labels_read for e in turned), default=0.0):.2f}",
-                          str(sum(orientation.sure(e) for e in turned)), str(by_pulse), str(by_labels))
+                          str(sum(orientation.sure(e) for e in turned)), str(len(sure)),
+                          str(sum(not e.pulse_up for e in sure)), str(len(heart_unsure)))
     Console().print(table)
 
 

@@ -171,18 +171,24 @@ most images are upright, and refusing every upright page whose T waves are small
 
 
 LABELS_SURE = 0.8
-"""Share of a reading's cells whose printed labels read as it says (less those read otherwise) that tells an
-upright page without a rising pulse: read in all four landscape positions, 40 bench pages of each of the own,
-foreign and wide styles gave no turned reading above 0.21 (`python benchmarks/orientation_evidence.py`)."""
+"""Share of a reading's cells whose printed labels read as it says (less those read otherwise) that counts as
+upright text (`sure`): read in all four landscape positions, 40 bench pages of each of the own, foreign and wide
+styles gave no turned reading above 0.21 (`python benchmarks/orientation_evidence.py`)."""
 
 
 def sure(e: Evidence) -> bool:
-    """Clearly upright. A page read upside down finds no calibration pulse (its pulses point down), and on a page
-    without them only the leads' usual polarity tells a flip, which atypical ECGs defeat: both need comparing,
-    unless the printed labels read as the reading places them (text reads upright only)."""
-    told = e.pulse_up is not False or e.labels_read >= LABELS_SURE
-    return (e.beats > 0 and e.direction > SURE["direction"] and e.polarity > SURE["polarity"]
-            and (e.limb_laws is None or e.limb_laws > SURE["limb_laws"]) and told)
+    """Clearly upright, its leads keeping the limb-lead laws. A page read upside down finds no calibration pulse
+    (its pulses point down), and on a page without them only the leads' usual polarity tells a flip, which
+    atypical ECGs defeat: both need comparing, unless the printed labels read as the reading places them (text
+    reads upright only). A rising pulse and upright labels together need nothing from the heart: the machine
+    printed both, and a mirror (the pulse is symmetric) leaves the labels unread."""
+    if e.beats <= 0 or (e.limb_laws is not None and e.limb_laws <= SURE["limb_laws"]):
+        return False
+    printed = e.labels_read >= LABELS_SURE
+    if e.pulse_up and printed:
+        return True
+    return (e.direction > SURE["direction"] and e.polarity > SURE["polarity"]
+            and (e.pulse_up is not False or printed))
 
 
 PULSE_BONUS = 3.0

@@ -140,6 +140,10 @@ def test_sure_needs_every_part_of_the_evidence(records: list[Record]) -> None:
     assert not sure(replace(up, pulse_up=False, labels_read=0.7))
     assert sure(replace(up, pulse_up=False, labels_read=0.9))   # unless its labels read upright, where it lies
     assert not sure(replace(up, pulse_up=False, labels_read=0.9, polarity=0.0))
+    # a rising pulse and upright labels: the machine's own marks, whatever the heart's evidence says
+    weak_heart = replace(up, direction=0.0, polarity=0.0)
+    assert sure(replace(weak_heart, pulse_up=True, labels_read=0.9)) and not sure(replace(weak_heart, pulse_up=True))
+    assert not sure(replace(weak_heart, pulse_up=True, labels_read=0.9, limb_laws=0.5))   # leads misplaced
 
 
 @pytest.mark.parametrize("layout", ["3x4", "3x4+II"])
