@@ -70,12 +70,12 @@ def main() -> None:
             up = [e for turn, e in got if turn == "as given"]
             turned = [e for turn, e in got if turn != "as given"]
             sure = [e for e in up if orientation.sure(e)]
-            heart_unsure = [e for e in sure if e.direction <= orientation.SURE["direction"]
+            heart_short = [e for e in sure if e.direction <= orientation.SURE["direction"]
                             or e.polarity <= orientation.SURE["polarity"]]
             table.add_row(style, str(len(up)), str(len(turned)),
                           f"{max((e.labels_read for e in turned), default=0.0):.2f}",
                           str(sum(orientation.sure(e) for e in turned)), str(len(sure)),
-                          str(sum(not e.pulse_up for e in sure)), str(len(heart_unsure)))
+                          str(sum(not e.pulse_up for e in sure)), str(len(heart_short)))
     Console().print(table)
 
 
