@@ -23,7 +23,7 @@ from edgeecg.data.synth import SynthConfig, simulate
 from edgeecg.imaging import orientation
 from edgeecg.imaging.bench import BENCH_LAYOUTS, bench_shot
 from edgeecg.imaging.capture import SEVERITIES
-from edgeecg.imaging.digitize import DigitizeConfig, DigitizeError, _digitize_as_given
+from edgeecg.imaging.digitize import DigitizeConfig, DigitizeError, _digitize_as_given, read_summary
 from edgeecg.imaging.page import find_page
 from edgeecg.layouts import VENDOR
 
@@ -44,11 +44,7 @@ def readings(style: str, seed: int, n: int) -> list[tuple[str, orientation.Evide
                 read = _digitize_as_given(image, find_page(image), DigitizeConfig(fs=rec.fs))
             except DigitizeError:
                 continue
-            printed = read.quality.labels_read
-            e = orientation.evidence(read.record.signal, read.record.fs)
-            out.append((turn, orientation.Evidence(e.direction, e.polarity, e.limb_laws, e.beats,
-                                                   read.quality.pulse_found, False,
-                                                   printed.score / max(printed.cells, 1))))
+            out.append((turn, orientation.summary_evidence(read_summary(read))))
     return out
 
 
@@ -70,8 +66,7 @@ def main() -> None:
             up = [e for turn, e in got if turn == "as given"]
             turned = [e for turn, e in got if turn != "as given"]
             sure = [e for e in up if orientation.sure(e)]
-            heart_short = [e for e in sure if e.direction <= orientation.SURE["direction"]
-                            or e.polarity <= orientation.SURE["polarity"]]
+            heart_short = [e for e in sure if not orientation.heart_upright(e)]
             table.add_row(style, str(len(up)), str(len(turned)),
                           f"{max((e.labels_read for e in turned), default=0.0):.2f}",
                           str(sum(orientation.sure(e) for e in turned)), str(len(sure)),

@@ -557,12 +557,7 @@ def digitize(image: np.ndarray, config: DigitizeConfig | None = None) -> Digitiz
     def read(turn: str, turned: np.ndarray) -> Digitized:   # the page's outline, found once for the image as given
         return _digitize_as_given(turned, corners if turn == "as given" else find_page(turned), cfg)
 
-    def summary(d: Digitized) -> orientation.ReadSummary:
-        printed = d.quality.labels_read
-        return orientation.ReadSummary(d.record.signal, d.record.fs, d.quality.pulse_found, d.quality.layout in VENDOR,
-                                       printed.score / max(printed.cells, 1))
-
-    reading = orientation.upright(img, corners, read, summary, DigitizeError, UnsureReadError)
+    reading = orientation.upright(img, corners, read, read_summary, DigitizeError, UnsureReadError)
     if reading.turn != "as given":
         reading.result.quality.orientation = reading.turn
         reading.result.quality.notes.append(f"the page lay {reading.turn} in the image: read turned upright")
@@ -573,6 +568,13 @@ def digitize(image: np.ndarray, config: DigitizeConfig | None = None) -> Digitiz
                                             f"{e.direction:+.2f}, QRS polarity {e.polarity:+.2f}): read {how}")
     _check_limb_laws(reading.evidence.limb_laws)
     return _calibrated(reading.result, reading.evidence, reading.sure, cfg)
+
+
+def read_summary(d: Digitized) -> orientation.ReadSummary:
+    """What `orientation.upright` weighs of one reading of the page."""
+    printed = d.quality.labels_read
+    return orientation.ReadSummary(d.record.signal, d.record.fs, d.quality.pulse_found, d.quality.layout in VENDOR,
+                                   printed.score / max(printed.cells, 1))
 
 
 def read_features(result: Digitized, e: orientation.Evidence, sure: bool) -> confidence.ReadFeatures:

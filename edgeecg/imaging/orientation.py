@@ -187,8 +187,12 @@ def sure(e: Evidence) -> bool:
     printed = e.labels_read >= LABELS_SURE
     if e.pulse_up and printed:
         return True
-    return (e.direction > SURE["direction"] and e.polarity > SURE["polarity"]
-            and (e.pulse_up is not False or printed))
+    return heart_upright(e) and (e.pulse_up is not False or printed)
+
+
+def heart_upright(e: Evidence) -> bool:
+    """What the heart alone says for upright: T waves after P waves, and QRS pointing as PTB-XL's do."""
+    return e.direction > SURE["direction"] and e.polarity > SURE["polarity"]
 
 
 PULSE_BONUS = 3.0
@@ -224,7 +228,8 @@ class Reading(Generic[T]):
     sure: bool = True
 
 
-def _evidence(read: ReadSummary) -> Evidence:
+def summary_evidence(read: ReadSummary) -> Evidence:
+    """The evidence of one reading, its signals' and the page's."""
     return replace(evidence(read.signal, read.fs), pulse_up=read.pulse_up, rare_layout=read.rare_layout,
                    labels_read=read.labels_read)
 
@@ -260,7 +265,7 @@ def upright(image: np.ndarray, corners: np.ndarray | None, read: Callable[[str, 
                     if not isinstance(err, unsure):
                         break    # the set's other positions are this one mirrored or flipped: the same rows
                 continue
-            readings.append(Reading(turn, result, _evidence(summary(result))))
+            readings.append(Reading(turn, result, summary_evidence(summary(result))))
             if k == 0 and sure(readings[0].evidence):
                 return readings[0]
         if readings:
