@@ -157,15 +157,16 @@ def _draw_grid(page: np.ndarray, cfg: RenderConfig, x_origin: float, y0: int, y1
             continue
         colour = np.array(colours[1 if major else 0], dtype=np.uint8)
         w = thick * (2 if major and cfg.grid_emphasis == "major" else 1)
+        half = (w - 1) / 2   # a line w px wide is centred on its millimetre, as a printer strokes it
         sel_x = xs_mm[(np.round(xs_mm) % 5 == 0) == major]
         sel_y = ys_mm[(np.round(ys_mm) % 5 == 0) == major]
-        cols = (np.round(x_origin + sel_x * ppm).astype(int)[:, None] + np.arange(w)).ravel()
-        rows = (np.round(y0 + sel_y * ppm).astype(int)[:, None] + np.arange(w)).ravel()
+        cols = (np.round(x_origin + sel_x * ppm - half).astype(int)[:, None] + np.arange(w)).ravel()
+        rows = (np.round(y0 + sel_y * ppm - half).astype(int)[:, None] + np.arange(w)).ravel()
         cols = cols[(cols >= 0) & (cols < min(width, x_end))]
         rows = rows[(rows >= y0) & (rows < min(height, y1))]
         if not major and cfg.minor_grid == "dots":   # every 1 mm crossing, major lines included
-            all_x = (np.round(x_origin + xs_mm * ppm).astype(int)[:, None] + np.arange(w)).ravel()
-            all_y = (np.round(y0 + ys_mm * ppm).astype(int)[:, None] + np.arange(w)).ravel()
+            all_x = (np.round(x_origin + xs_mm * ppm - half).astype(int)[:, None] + np.arange(w)).ravel()
+            all_y = (np.round(y0 + ys_mm * ppm - half).astype(int)[:, None] + np.arange(w)).ravel()
             all_x = all_x[(all_x >= 0) & (all_x < min(width, x_end))]
             all_y = all_y[(all_y >= y0) & (all_y < min(height, y1))]
             page[np.ix_(all_y, all_x)] = colour

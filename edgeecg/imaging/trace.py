@@ -586,17 +586,29 @@ def tick_x(ink: np.ndarray, row: RowTrace, x_guess: float, px_per_mm: float, ink
     a, b = max(0, xi - half), min(ink.shape[1], xi + half + 1)
     if b - a < 3:   # the guess lies off the page (an origin fitted from a few ticks can put a boundary there)
         return None
+    # read 1.2 mm further each way, for the grid lines a millimetre either side of a candidate
+    side = int(round(1.2 * px_per_mm))
+    wa, wb = max(0, a - side), min(ink.shape[1], b + side)
     centre = row.baseline  # ticks are centred on the baseline, wherever the trace is
     # paper and grid stay under the floor, a pen's core reaches floor + span (40 and 190 at a clean scan's 110)
     floor, span = 0.36 * ink_level, 1.36 * ink_level
-    masses = []
+    per_column = []
     for sign in (-1, 1):
         y0 = int(centre + sign * 1.5 * px_per_mm)
         y1 = int(centre + sign * 2.8 * px_per_mm)
         y0, y1 = min(y0, y1), max(y0, y1)
-        per_column = np.clip((ink[max(0, y0):y1, a:b].astype(np.float32) - floor) / span, 0, 1).sum(axis=0)
-        masses.append(np.convolve(per_column, np.ones(3, np.float32), "same"))
-    both = np.minimum(masses[0], masses[1])  # a tick crosses the trace; a QRS stroke rarely reaches both sides
+        per_column.append(np.clip((ink[max(0, y0):y1, wa:wb].astype(np.float32) - floor) / span, 0, 1).sum(axis=0))
+
+    def crossing(cols: slice) -> np.ndarray:  # a tick crosses the trace; a QRS stroke rarely reaches both sides
+        return np.minimum(*(np.convolve(c[cols], np.ones(3, np.float32), "same") for c in per_column))
+
+    both = crossing(slice(a - wa, b - wa))
     if both.max() < 0.6 * px_per_mm:
+        return None
+    # a tick stands alone; a dark grid's lines cross the baseline as it does, a millimetre to each side
+    peak, pitch, near = a - wa + int(np.argmax(both)), int(round(px_per_mm)), int(round(0.2 * px_per_mm))
+    around = crossing(slice(None))
+    sides = [around[max(0, c - near): c + near + 1] for c in (peak - pitch, peak + pitch)]
+    if all(s.size and s.max() >= 0.5 * both.max() for s in sides):
         return None
     return a + peak_position(both)

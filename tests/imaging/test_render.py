@@ -168,6 +168,20 @@ def test_grid_emphasis_swaps_which_lines_are_dark(ecgs):
     assert count(reverse, major) > count(reverse, minor) > 0   # the many 1 mm lines now print dark
 
 
+@pytest.mark.parametrize("grid_px", [1, 2, 3])
+def test_wide_grid_lines_are_centred_on_their_millimetre(ecgs, grid_px):
+    # the trace's time zero and its end fall on major lines: a line drawn off its mark moves where the pen's
+    # end seems to stop (a 4 px line drawn from its mark rightwards read time zero 1.5 px late)
+    shot = render(ecgs[0], "3x4", RenderConfig(dpi=150, grid_px=grid_px, margin_left=10.3))
+    major = np.array(GRID_COLOURS["red"][1], np.uint8)
+    above_traces = shot.image[int(shot.truth.cells[0].baseline - 12 * shot.truth.px_per_mm)]
+    cols = np.flatnonzero((above_traces == major).all(axis=1))
+    for x_mark in (shot.truth.cells[0].x0, shot.truth.cells[0].x0 + 250 * shot.truth.px_per_mm):
+        line = cols[np.abs(cols - x_mark) <= 2 * grid_px + 1]
+        assert line.size == 2 * grid_px
+        assert abs(line.mean() - x_mark) <= 0.5
+
+
 def test_unknown_marks_are_refused():
     with pytest.raises(RenderError, match="unknown marks"):
         RenderConfig(marks=("coffee",))

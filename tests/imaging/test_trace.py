@@ -222,3 +222,21 @@ def test_a_stroke_on_one_side_of_the_baseline_is_no_tick(traced_row):
     ink[85:101, 150:152] = 255
     row = traced_row(100.0, np.full(300, 100.0))
     assert tick_x(ink, row, 151.0, px_per_mm=5.0, ink_level=70.0, reach_mm=1.2) is None
+
+
+@pytest.mark.parametrize("page", ["dark grid", "tick on a pale grid", "tick beside a QRS"])
+def test_a_dark_grid_crossing_the_baseline_is_no_tick(traced_row, page):
+    """A dark 1 mm grid crosses the baseline above and below as a tick does, a millimetre to each side: taken for
+    ticks at two boundaries, its lines moved a 200 dpi scan's time zero by 4 px (20 ms; the read scored 2 dB at
+    confidence 0.98). A tick over a pale grid is found, and so is one with a QRS crossing the baseline a
+    millimetre to one side of it (the same beat at a boundary in every row of a 3x4)."""
+    ink = np.zeros((200, 300), np.uint8)
+    ink[:, 100:300:8] = 120 if page == "dark grid" else 25   # 1 mm lines at 8 px/mm, dark enough to count or pale
+    ink[98:101, :] = 255                                      # the trace along the baseline
+    if page != "dark grid":
+        ink[76:125, 151:153] = 255
+    if page == "tick beside a QRS":
+        ink[70:130, 159:161] = 255
+    row = traced_row(100.0, np.full(300, 100.0))
+    found = tick_x(ink, row, 150.0, px_per_mm=8.0, ink_level=110.0, reach_mm=1.2)
+    assert (found is None) if page == "dark grid" else abs(found - 151.5) < 0.5
