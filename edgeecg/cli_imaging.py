@@ -357,6 +357,12 @@ def fit_confidence(
         table.add_row(f"{band['from']:.2f}-{band['to']:.2f}", str(band["reads"]), f"{band['stated']:.3f}",
                       f"{band['right']:.3f}")
     console.print(table)
+    shipped = confidence.load()
+    if shipped.names == confidence.FEATURES:  # whether the model in use still holds on these reads: refit or not
+        held = np.array([shipped.probability(confidence.ReadFeatures(*row)) for row in x]) >= shipped.bar
+        wrong = f"{1 - y[held].mean():.1%}" if held.any() else "none"
+        console.print(f"the shipped model on these reads: bar {shipped.bar:.3f} keeps {held.mean():.1%}, of which "
+                      f"{wrong} wrong")
     weights = sorted(zip(model.names, model.weights, strict=True), key=lambda kv: -abs(kv[1]))
     console.print("weights (standardised): " + ", ".join(f"{k} {w:+.2f}" for k, w in weights))
     dropped = [k for k, w, sign in zip(model.names, model.weights, confidence.directions(model.names), strict=True)

@@ -95,8 +95,8 @@ def test_an_unknown_style_is_refused(tmp_path):
 
 def test_fit_confidence_fits_bench_reads_and_refuses_too_few(tmp_path):
     """A bench run that keeps every read (--min-confidence 0) records each read's features and confidence; the fit
-    turns reads into a model whose stated confidence is a probability; fewer than 50 reads, or all of them right,
-    are refused before anything is written."""
+    turns reads into a model whose stated confidence is a probability, and says how the shipped model does on them;
+    fewer than 50 reads, or all of them right, are refused before anything is written."""
     bench_dir = tmp_path / "bench"
     ran = CliRunner().invoke(app, ["bench", "digitize", "--severity", "none", "--n", "1", "--min-confidence", "0",
                                    "--out", str(bench_dir)])
@@ -117,6 +117,7 @@ def test_fit_confidence_fits_bench_reads_and_refuses_too_few(tmp_path):
     (tmp_path / "many.json").write_text(json.dumps(many))
     fitted = CliRunner().invoke(app, ["fit-confidence", str(tmp_path / "many.json"), "--out", str(tmp_path / "c.json")])
     assert fitted.exit_code == 0, fitted.output
+    assert "the shipped model on these reads: bar" in fitted.output   # whether a refit is needed at all
     model = confidence.load(tmp_path / "c.json")
     assert dict(zip(model.names, model.weights, strict=True))["coverage"] > 0.5 and 0.0 < model.bar <= 1.0
 

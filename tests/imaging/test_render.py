@@ -170,8 +170,8 @@ def test_grid_emphasis_swaps_which_lines_are_dark(ecgs):
 
 @pytest.mark.parametrize("grid_px", [1, 2, 3])
 def test_wide_grid_lines_are_centred_on_their_millimetre(ecgs, grid_px):
-    # the trace's time zero and its end fall on major lines: a line drawn off its mark moves where the pen's
-    # end seems to stop (a 4 px line drawn from its mark rightwards read time zero 1.5 px late)
+    # the trace's time zero and its end fall on major lines: a dark line drawn off its mark (from it rightwards)
+    # moved where the pen's end seemed to stop, and with it time zero
     shot = render(ecgs[0], "3x4", RenderConfig(dpi=150, grid_px=grid_px, margin_left=10.3))
     major = np.array(GRID_COLOURS["red"][1], np.uint8)
     above_traces = shot.image[int(shot.truth.cells[0].baseline - 12 * shot.truth.px_per_mm)]

@@ -227,9 +227,9 @@ def test_a_stroke_on_one_side_of_the_baseline_is_no_tick(traced_row):
 @pytest.mark.parametrize("page", ["dark grid", "tick on a pale grid", "tick beside a QRS"])
 def test_a_dark_grid_crossing_the_baseline_is_no_tick(traced_row, page):
     """A dark 1 mm grid crosses the baseline above and below as a tick does, a millimetre to each side: taken for
-    ticks at two boundaries, its lines moved a 200 dpi scan's time zero by 4 px (20 ms; the read scored 2 dB at
-    confidence 0.98). A tick over a pale grid is found, and so is one with a QRS crossing the baseline a
-    millimetre to one side of it (the same beat at a boundary in every row of a 3x4)."""
+    ticks at two boundaries, its lines moved a widened-style scan's time zero by several pixels, and the read,
+    far below 5 dB, passed the confidence bar. A tick over a pale grid is found, and so is one with a QRS crossing
+    the baseline a millimetre to one side of it (the same beat at a boundary in every row of a 3x4)."""
     ink = np.zeros((200, 300), np.uint8)
     ink[:, 100:300:8] = 120 if page == "dark grid" else 25   # 1 mm lines at 8 px/mm, dark enough to count or pale
     ink[98:101, :] = 255                                      # the trace along the baseline
