@@ -579,7 +579,8 @@ def tick_x(ink: np.ndarray, row: RowTrace, x_guess: float, px_per_mm: float, ink
 
     Ink counts against the image's own level (`ink_level`, its ink threshold) and is summed over three columns:
     a poor photo's ticks are as faint as its traces and blurred across a few pixels, and read against a fixed
-    level and one column they went unfound, leaving time zero to the pens' ends, which blur moves.
+    level and one column they went unfound, leaving time zero to the pens' ends, which blur moves. A crossing
+    with another as heavy a millimetre to each side is a dark grid's line, not a tick.
     """
     half = int(reach_mm * px_per_mm)
     xi = int(round(x_guess))
