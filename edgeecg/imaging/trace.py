@@ -524,15 +524,33 @@ def pulse_shape(mask: np.ndarray, row: RowTrace, px_per_mm: float) -> tuple[floa
 
 
 def _pulse(mask: np.ndarray, row: RowTrace, px_per_mm: float) -> tuple[float, float, float] | None:
-    """(height, width, x of the second riser) of a pulse at the row's left end."""
+    """(height, width, x of the second riser) of a pulse at the row's left end.
+
+    The pulse stands on the row's zero: where the pen rests level before it rises, else where the trace rests
+    just after it, else the row's baseline, the first of these that shows a pulse. A record whose first samples
+    sit off zero leaves the trace after the pulse millimetres from its foot: read from there, a scan's pulses
+    went unfound, or one read 7.1 mm tall for 10 (every amplitude 1.4x, at confidence 0.99)."""
     x0 = row.x_start
     span = int(12 * px_per_mm)
-    after = row.y[x0 + span: x0 + span + int(4 * px_per_mm)]
-    after = after[np.isfinite(after)]
-    # the trace just after the pulse is usually at rest; where a QRS comes that early, the row's baseline is
-    base = float(np.median(after)) if after.size >= 3 else row.baseline
-    if abs(base - row.baseline) > 1.5 * px_per_mm:
-        base = row.baseline
+    bases = []
+    for a, b in ((x0, x0 + int(px_per_mm)), (x0 + span, x0 + span + int(4 * px_per_mm))):
+        seg = row.y[a:b]
+        seg = seg[np.isfinite(seg)]
+        level = a == x0 and seg.size >= 3 and np.ptp(seg) <= 0.3 * px_per_mm   # the foot, not a riser's middle
+        # the trace just after the pulse is usually at rest; where a QRS comes that early, the row's baseline is
+        if (level or (a > x0 and seg.size >= 3)) and abs(float(np.median(seg)) - row.baseline) <= 1.5 * px_per_mm:
+            bases.append(float(np.median(seg)))
+    for base in bases + [row.baseline]:
+        found = _pulse_on(mask, row, base, span, px_per_mm)
+        if found is not None:
+            return found
+    return None
+
+
+def _pulse_on(mask: np.ndarray, row: RowTrace, base: float, span: int, px_per_mm: float
+              ) -> tuple[float, float, float] | None:
+    """`_pulse` standing on the image row `base`."""
+    x0 = row.x_start
     ya = max(0, int(base - 25 * px_per_mm))
     yb = int(base + 1.5 * px_per_mm)
     # widened by a pixel each side: a riser the pen drew slanted (or a photo's perspective left leaning) steps
@@ -563,12 +581,16 @@ def _pulse(mask: np.ndarray, row: RowTrace, px_per_mm: float) -> tuple[float, fl
     inner = np.arange(int(left.max()) + 2, int(right.min()) - 1)
     if inner.size < 2:
         return None
-    above = sub[: bi - int(3 * px_per_mm)][::-1][:, inner]  # first ink going up between the risers: the top
-    first = np.argmax(above, axis=0)
-    found = above.any(axis=0)
-    if found.mean() < 0.6:
+    # the top: a line of ink across the span between the risers, 3 mm above the baseline or more. A dark grid's
+    # line can cross the pulse below its top (read 7.1 mm for 10: every amplitude 1.4x); the top is the line
+    # the risers climb to, so of several lines the one nearest the risers' height is taken
+    above = sub[: bi - int(3 * px_per_mm)][::-1][:, inner]   # rows going up from 3 mm above the baseline
+    across = np.flatnonzero(above.mean(axis=1) >= 0.6)
+    if across.size == 0:
         return None
-    height = float(np.median(first[found])) + 3 * px_per_mm
+    starts = across[np.r_[True, np.diff(across) > 1]]         # each line's lowest row
+    risers = min(float(reach[left].max()), float(reach[right].max())) - 3 * px_per_mm
+    height = float(starts[np.argmin(np.abs(starts - risers))]) + 3 * px_per_mm
     return height, width, float(max(0, x0 - 2) + right.mean())
 
 

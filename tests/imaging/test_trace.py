@@ -183,6 +183,33 @@ def test_a_calibration_pulse_is_found_with_its_risers_leaning(lean_px):
     assert abs(height - 10 * ppm) <= 2 and abs(width - 20) <= 2
 
 
+@pytest.mark.parametrize("after_mm", [-3.0, 0.0, 2.0])
+@pytest.mark.parametrize("grid_line_mm", [None, 7.0])
+def test_a_pulse_is_read_from_its_own_foot(after_mm, grid_line_mm):
+    """A record whose first samples sit off zero leaves the trace after the pulse millimetres from the pulse's
+    foot: read from there, a scan's pulses went unfound, or one read 7.1 mm tall for 10. A dark grid line across
+    the pulse below its top is not its top."""
+    from edgeecg.imaging.trace import RowTrace, pulse_shape
+
+    ppm, base, x0 = 6.0, 150, 40
+    top, shift = base - int(10 * ppm), int(round(after_mm * ppm))
+    mask = np.zeros((240, 600), np.uint8)
+    mask[base, x0: x0 + 12] = 255                          # the pen at zero, 2 mm
+    mask[top: base + 1, x0 + 12] = 255                     # up 1 mV
+    mask[top, x0 + 12: x0 + 42] = 255                      # 200 ms
+    mask[top: base + 1, x0 + 42] = 255                     # down
+    mask[base, x0 + 42: x0 + 60] = 255
+    mask[min(base, base - shift): max(base, base - shift) + 1, x0 + 60] = 255
+    mask[base - shift, x0 + 60: 560] = 255                 # the record, off zero
+    if grid_line_mm is not None:
+        mask[base - int(grid_line_mm * ppm), :] = 255
+    y = np.full(600, np.nan)
+    y[x0: x0 + 60], y[x0 + 60: 560] = base, base - shift
+    row = RowTrace(float(base - shift / 2), base - 80, base + 40, x0, 559, y, 0.0, np.zeros(0), np.zeros(0))
+    found = pulse_shape(mask, row, ppm)
+    assert found is not None and abs(found[0] - 10 * ppm) <= 1.5 and abs(found[1] - 30) <= 1.5
+
+
 @pytest.mark.parametrize("guess", [-40.0, 250.0, 5000.0])
 def test_a_tick_is_found_at_its_column_and_a_guess_off_the_page_finds_none(traced_row, guess):
     """An origin fitted from a few ticks can put a cell boundary off the page (a web image cut at its edge): no
