@@ -54,9 +54,11 @@ const Precheck = (() => {
   // strip through the middle of the page
   function edgeInk(g, w, h, paper) {
     const d = 3;
-    const stroke = (x, y) => {
-      const i = y * w + x;
-      return g[i] < paper - 80 && Math.max(g[i - d], g[i + d], g[i - d * w], g[i + d * w]) > paper - 40;
+    // a stroke crosses the strip: paper on both sides of it across the strip's own direction, so that a grid
+    // line running along the strip (a frame's edge lands on one by chance) is no stroke
+    const stroke = (x, y, alongRows) => {
+      const i = y * w + x, s = alongRows ? d * w : d;
+      return g[i] < paper - 80 && g[i - s] > paper - 40 && g[i + s] > paper - 40;
     };
     const crossed = (x0, x1, y0, y1, alongRows) => {
       let hit = 0, lines = 0;
@@ -64,7 +66,7 @@ const Precheck = (() => {
       for (let a = Math.max(d, a0); a < Math.min((alongRows ? h : w) - d, a1); a++) {
         lines++;
         for (let b = Math.max(d, b0); b < Math.min((alongRows ? w : h) - d, b1); b++) {
-          if (alongRows ? stroke(b, a) : stroke(a, b)) { hit++; break; }
+          if (alongRows ? stroke(b, a, true) : stroke(a, b, false)) { hit++; break; }
         }
       }
       return lines ? hit / lines : 0;
