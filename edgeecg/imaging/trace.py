@@ -532,15 +532,16 @@ def _pulse(mask: np.ndarray, row: RowTrace, px_per_mm: float) -> tuple[float, fl
     went unfound, or one read 7.1 mm tall for 10 (every amplitude 1.4x, at confidence 0.99)."""
     x0 = row.x_start
     span = int(12 * px_per_mm)
+    foot = row.y[x0: x0 + int(px_per_mm)]
+    foot = foot[np.isfinite(foot)]
+    rest = row.y[x0 + span: x0 + span + int(4 * px_per_mm)]
+    rest = rest[np.isfinite(rest)]
     bases = []
-    for a, b in ((x0, x0 + int(px_per_mm)), (x0 + span, x0 + span + int(4 * px_per_mm))):
-        seg = row.y[a:b]
-        seg = seg[np.isfinite(seg)]
-        level = a == x0 and seg.size >= 3 and np.ptp(seg) <= 0.3 * px_per_mm   # the foot, not a riser's middle
-        # the trace just after the pulse is usually at rest; where a QRS comes that early, the row's baseline is
-        if (level or (a > x0 and seg.size >= 3)) and abs(float(np.median(seg)) - row.baseline) <= 1.5 * px_per_mm:
-            bases.append(float(np.median(seg)))
-    for base in bases + [row.baseline]:
+    if foot.size >= 3 and np.ptp(foot) <= 0.3 * px_per_mm:   # level: the foot, not a riser's middle
+        bases.append(float(np.median(foot)))
+    if rest.size >= 3:   # the trace just after the pulse is usually at rest; where a QRS comes that early, it is not
+        bases.append(float(np.median(rest)))
+    for base in [b for b in bases if abs(b - row.baseline) <= 1.5 * px_per_mm] + [row.baseline]:
         found = _pulse_on(mask, row, base, span, px_per_mm)
         if found is not None:
             return found
@@ -625,7 +626,7 @@ def tick_x(ink: np.ndarray, row: RowTrace, x_guess: float, px_per_mm: float, ink
     def crossing(cols: slice) -> np.ndarray:  # a tick crosses the trace; a QRS stroke rarely reaches both sides
         return np.minimum(*(np.convolve(c[cols], np.ones(3, np.float32), "same") for c in per_column))
 
-    both = crossing(slice(a - wa, b - wa))
+    both = crossing(slice(a - wa, b - wa))   # summed within the search window only: ink beyond it cannot win
     if both.max() < 0.6 * px_per_mm:
         return None
     # a tick stands alone; a dark grid's lines cross the baseline as it does, a millimetre to each side
