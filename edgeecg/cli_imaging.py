@@ -347,10 +347,17 @@ def fit_confidence(
     model = confidence.fit(x, y, l2, fitted_on=", ".join(runs))
     out.parent.mkdir(parents=True, exist_ok=True)
     model.save(out)
-    p = np.array([model.probability(confidence.ReadFeatures(*row)) for row in x])
-    kept = p >= model.bar
-    table = Table(title=f"calibrated confidence: {len(y)} reads, {int(y.sum())} right; bar {model.bar:.3f} keeps "
-                        f"{kept.mean():.1%}, of which {1 - y[kept].mean():.1%} wrong")
+
+    def probabilities(m: confidence.Calibrator) -> np.ndarray:
+        return np.array([m.probability(confidence.ReadFeatures(*row)) for row in x])
+
+    def at_bar(m: confidence.Calibrator, p: np.ndarray) -> str:   # what a model's bar keeps of these reads
+        kept = p >= m.bar
+        wrong = f"{1 - y[kept].mean():.1%}" if kept.any() else "none"
+        return f"bar {m.bar:.3f} keeps {kept.mean():.1%}, of which {wrong} wrong"
+
+    p = probabilities(model)
+    table = Table(title=f"calibrated confidence: {len(y)} reads, {int(y.sum())} right; {at_bar(model, p)}")
     for col in ("stated", "reads", "mean stated", "share right"):
         table.add_column(col, justify="right")
     for band in confidence.reliability(p, y):
@@ -359,10 +366,7 @@ def fit_confidence(
     console.print(table)
     shipped = confidence.load()
     if shipped.names == confidence.FEATURES:  # whether the model in use still holds on these reads: refit or not
-        held = np.array([shipped.probability(confidence.ReadFeatures(*row)) for row in x]) >= shipped.bar
-        wrong = f"{1 - y[held].mean():.1%}" if held.any() else "none"
-        console.print(f"the shipped model on these reads: bar {shipped.bar:.3f} keeps {held.mean():.1%}, of which "
-                      f"{wrong} wrong")
+        console.print(f"the shipped model on these reads: {at_bar(shipped, probabilities(shipped))}")
     weights = sorted(zip(model.names, model.weights, strict=True), key=lambda kv: -abs(kv[1]))
     console.print("weights (standardised): " + ", ".join(f"{k} {w:+.2f}" for k, w in weights))
     dropped = [k for k, w, sign in zip(model.names, model.weights, confidence.directions(model.names), strict=True)
