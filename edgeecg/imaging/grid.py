@@ -290,8 +290,10 @@ def even_column_maps(grid: np.ndarray, ink_mask: np.ndarray, baselines: list[flo
         i0 = np.minimum(pos.astype(int), len(bs) - 2)
         t = (pos - i0)[:, None].astype(np.float32)
         s32 = src.astype(np.float32)
-        map_x = s32[i0 + 1] - s32[i0]  # in place from here: these are full-page float arrays
-        map_x *= t
-        map_x += s32[i0]
+        map_x = np.empty((h, w), np.float32)
+        bands = np.searchsorted(i0, np.arange(len(bs)))  # i0 rises with y: the page rows between two baselines
+        for i, (a, b) in enumerate(zip(bands[:-1], bands[1:], strict=True)):   # in place: full-page float arrays
+            np.multiply(s32[i + 1] - s32[i], t[a:b], out=map_x[a:b])
+            map_x[a:b] += s32[i]
     map_y = np.broadcast_to(ys[:, None].astype(np.float32), (h, w))
     return (map_x.astype(np.float32, copy=False), np.ascontiguousarray(map_y)), 1.0 / slope

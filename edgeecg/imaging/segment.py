@@ -42,14 +42,18 @@ def net_input(rgb: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
     h, w = rgb.shape[:2]
     f = NET_SIDE / max(h, w)
     size = (max(STRIDE, int(round(w * f))), max(STRIDE, int(round(h * f))))
-    small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
-    bright = cv2.max(cv2.max(small[..., 0], small[..., 1]), small[..., 2])
+    channels = cv2.split(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA))
+    bright = cv2.max(cv2.max(channels[0], channels[1]), channels[2])
     paper = cv2.GaussianBlur(cv2.dilate(area_shrink(bright, 2), np.ones((7, 7), np.uint8)), (0, 0), 4)
-    paper = cv2.resize(paper, size, interpolation=cv2.INTER_LINEAR).astype(np.float32)
-    x = np.clip(small.astype(np.float32) / np.maximum(paper, 16.0)[..., None], 0.0, 1.0)
-    ph, pw = -size[1] % STRIDE, -size[0] % STRIDE
-    x = np.pad(x, ((0, ph), (0, pw), (0, 0)), mode="edge")
-    return np.ascontiguousarray(x.transpose(2, 0, 1)[None]), (size[1], size[0])
+    light = np.maximum(cv2.resize(paper, size, interpolation=cv2.INTER_LINEAR).astype(np.float32), 16.0)
+    sh, sw = size[1], size[0]
+    x = np.empty((1, 3, sh + -sh % STRIDE, sw + -sw % STRIDE), np.float32)
+    for c, channel in enumerate(channels):   # written channel-first in place: no HWC copy to transpose
+        inner = x[0, c, :sh, :sw]
+        np.minimum(np.divide(channel, light, out=inner), 1.0, out=inner)
+    x[0, :, sh:, :sw] = x[0, :, sh - 1: sh, :sw]   # padded with the edge pixels
+    x[0, :, :, sw:] = x[0, :, :, sw - 1: sw]
+    return x, (sh, sw)
 
 
 class Segmenter:

@@ -240,7 +240,9 @@ def _ink_centre(ink: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
         c, start, n = cols[group], a[group], length[group]
         offs = np.arange(int(n.max()))
         idx = start[:, None] + offs[None, :]
-        vals = ink[np.minimum(idx, h - 1), c[:, None]].astype(np.float32) * (offs[None, :] < n[:, None])
+        # gathered by flat index: a third of the time of a two-axis fancy index
+        vals = ink.take(np.minimum(idx, h - 1) * ink.shape[1] + c[:, None]).astype(np.float32)
+        vals *= offs[None, :] < n[:, None]
         mass = vals.sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
             centre = (vals * idx).sum(axis=1) / mass
@@ -385,7 +387,18 @@ def _smooth_strokes(x: np.ndarray, y: np.ndarray, col: np.ndarray, up: np.ndarra
     inside = (idx >= 0) & (idx < n)
     idx = np.clip(idx, 0, n - 1)
     win = np.where(inside & (sid[idx] == sid[:, None]), xm[idx], np.nan)
-    return np.nanmedian(win, axis=1), yu
+    return _row_nanmedian(win), yu
+
+
+def _row_nanmedian(win: np.ndarray) -> np.ndarray:
+    """Each row's median over its numbers (every row holds one): numpy's nanmedian takes a masked-array path
+    for rows this short, several times slower; the same arithmetic (the mean of the two middle values)."""
+    ordered = np.sort(win, axis=1)            # NaN sorts last
+    k = np.count_nonzero(~np.isnan(win), axis=1)
+    high = k // 2
+    low = np.where(k % 2 == 1, high, high - 1)
+    rows = np.arange(len(win))
+    return (ordered[rows, low] + ordered[rows, high]) / 2.0
 
 
 def line_width(mask: np.ndarray, rows: list[float], px_per_mm: float) -> float:
