@@ -323,11 +323,15 @@ def fit_confidence(
     out: Annotated[Path, typer.Option(help="Where to write the model (copy it to edgeecg/models/confidence/ to ship "
                                            "it).")] = Path("runs/confidence.json"),
     l2: Annotated[float, typer.Option(min=0.0, help="L2 penalty on the standardised weights.")] = 1.0,
+    overwrite: Annotated[bool, typer.Option(help="Replace a model already at --out.")] = False,
 ) -> None:
     """Fit the digitizer's calibrated confidence to bench truth: the probability a read is right (median SNR
     >= 5 dB, layout right), and the bar under which reads are refused."""
     from edgeecg.imaging import confidence
 
+    if out.exists() and not overwrite:   # a fitted model may be the one about to ship: never replaced unasked
+        raise typer.BadParameter(f"{out} already exists; pass --overwrite to replace it, or another --out",
+                                 param_hint="--out")
     parts, runs = [], []
     for path in benches:
         if not path.is_file():

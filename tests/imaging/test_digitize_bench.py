@@ -120,6 +120,16 @@ def test_fit_confidence_fits_bench_reads_and_refuses_too_few(tmp_path):
     assert "the shipped model on these reads: bar" in fitted.output   # whether a refit is needed at all
     model = confidence.load(tmp_path / "c.json")
     assert dict(zip(model.names, model.weights, strict=True))["coverage"] > 0.5 and 0.0 < model.bar <= 1.0
+    # a model already there is replaced only when asked
+    before = (tmp_path / "c.json").read_bytes()
+    again = CliRunner().invoke(app, ["fit-confidence", str(tmp_path / "many.json"), "--out", str(tmp_path / "c.json"),
+                                     "--l2", "5"])
+    assert again.exit_code == 2 and "already exists; pass --overwrite" in again.output
+    assert (tmp_path / "c.json").read_bytes() == before
+    replaced = CliRunner().invoke(app, ["fit-confidence", str(tmp_path / "many.json"), "--out",
+                                        str(tmp_path / "c.json"), "--l2", "5", "--overwrite"])
+    assert replaced.exit_code == 0, replaced.output
+    assert (tmp_path / "c.json").read_bytes() != before
 
 
 @pytest.mark.parametrize("text", ["{", '{"overall": {}}', '{"overall": {}, "images": [{"ok": true, "detected": "12x1", '
