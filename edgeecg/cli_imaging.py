@@ -277,15 +277,52 @@ def train_segmenter(
     from edgeecg.imaging.segment_train import SegmentTrainConfig, train
 
     card = train(SegmentTrainConfig(pages=pages, val_pages=val_pages, steps=steps, batch=batch, seed=seed), out)
-    table = Table(title=f"trace segmenter ({card['parameters']} parameters, {card['train_seconds']:.0f} s)")
-    for col in ("figure", "value"):
-        table.add_column(col)
-    table.add_row("loss, first 20 steps -> last 50", f"{card['first_loss']:.3f} -> {card['final_loss']:.3f}")
-    for key, value in card["validation"].items():
-        table.add_row(f"held-out {key}", f"{value:.4f}" if isinstance(value, float) else str(value))
-    console.print(table)
+    loss = ("loss, first 20 steps -> last 50", f"{card['first_loss']:.3f} -> {card['final_loss']:.3f}")
+    console.print(_segmenter_table(f"trace segmenter ({card['parameters']} parameters, {card['train_seconds']:.0f} s)",
+                                   card, [loss]))
     console.print(f"wrote {out}")
 
+
+def _segmenter_table(title: str, card: dict, rows: list[tuple[str, str]]) -> Table:
+    """`rows`, then the exports' held-out figures from a segmenter card."""
+    table = Table(title=title)
+    for col in ("figure", "value"):
+        table.add_column(col)
+    for row in rows:
+        table.add_row(*row)
+    for key, value in card["validation"].items():
+        table.add_row(f"held-out {key}", f"{value:.4f}" if isinstance(value, float) else str(value))
+    return table
+
+
+def export_segmenter(
+    src: Annotated[Path, typer.Argument(help="A trace segmenter's FP32 ONNX (trace.onnx; its segmenter.json beside "
+                                             "it, if any, gives the run's held-out pages).")],
+    out: Annotated[Path, typer.Option(help="Folder for the new exports and card.")] = Path("runs/segmenter-export"),
+    overwrite: Annotated[bool, typer.Option(help="Replace exports already in --out.")] = False,
+) -> None:
+    """Export a trained segmenter's weights again through the current export path, without training (needs
+    torch): after a change to the exported graph or to INT8's choices.
+
+    Copy the folder's trace.onnx, trace.int8.onnx and segmenter.json into edgeecg/models/segmenter to ship it."""
+    from edgeecg.extras import require
+
+    require("train", "export-segmenter")
+    from edgeecg.imaging.segment import PRECISIONS
+    from edgeecg.imaging.segment_train import reexport
+
+    if not src.is_file():
+        raise FileNotFoundError(f"{src}: no such model; pass a trace.onnx that edgeecg train-segmenter wrote")
+    there = [name for name in (*PRECISIONS.values(), "segmenter.json") if (out / name).exists()]
+    if there and not overwrite:
+        raise typer.BadParameter(f"{out} already holds {', '.join(there)}; pass --overwrite to replace them, or "
+                                 "another --out", param_hint="--out")
+    try:
+        card = reexport(src, out)
+    except ValueError as err:
+        raise typer.BadParameter(str(err), param_hint="SRC") from None
+    console.print(_segmenter_table(f"trace segmenter re-exported ({card['parameters']} parameters)", card, []))
+    console.print(f"wrote {out}")
 
 def train_label_reader(
     out: Annotated[Path, typer.Option(help="Folder for the network, its ONNX export and its card.")

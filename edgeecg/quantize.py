@@ -41,8 +41,9 @@ def quantize_int8(src: Path, dst: Path, batches: list[dict[str, np.ndarray]], ta
                   keep_float: tuple[str, ...] = (), percentile: bool = False) -> list[str]:
     """Static QDQ INT8 of `src` into `dst`, quantizing the weighted `op_types` nodes except those whose names
     start with a `keep_float` prefix; returns the quantized node names. The trace segmenter quantizes its
-    convolutions but its last decoder block, calibrates by percentile (MinMax lets one bright page stretch a
-    range), and its upsampling defeats symbolic shape inference (`symbolic_shapes` False)."""
+    convolutions at quarter and eighth resolution (segment_train.KEEP_FLOAT), calibrates by percentile (MinMax
+    lets one bright page stretch a range), and its upsampling defeats symbolic shape inference
+    (`symbolic_shapes` False)."""
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 

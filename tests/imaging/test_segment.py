@@ -56,6 +56,20 @@ def test_a_training_step_lowers_the_loss(pages):
     assert float(loss_fn(net(x), y)) < 0.8 * first
 
 
+def test_the_exported_decoder_computes_what_training_does():
+    # eval mode merges each skip without concatenating (segment_net._merged): the same function as training's
+    torch.manual_seed(2)
+    net = TraceNet(TraceNetConfig(widths=(4, 6, 8)))
+    with torch.no_grad():
+        for name, p in net.named_parameters():   # weights that keep the signal's scale, biases that matter
+            p.normal_(0.0, 0.5 if name.endswith("bias") else (2.0 / p[0].numel()) ** 0.5)
+        x = torch.randn(1, 3, 48, 64)
+        trained = net.train()(x)
+        exported = net.eval()(x)
+    assert exported.shape == trained.shape == (1, 1, 24, 32) and float(trained.std()) > 0.05
+    assert torch.allclose(exported, trained, rtol=1e-5, atol=1e-5)
+
+
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory, pages):
     torch.manual_seed(1)
@@ -72,6 +86,34 @@ def test_onnx_matches_torch_at_any_page_size(exported, pages):
     x = pages[0][0][:, :200, :320]   # another size than export saw
     z = seg.logits(np.ascontiguousarray(x[None]))[0, 0]
     assert np.abs(1 / (1 + np.exp(-z)) - torch_probability(net, x)).max() < 1e-4
+
+
+def test_export_segmenter_reexports_trained_weights_without_training(exported, pages, tmp_path):
+    """The weights read back from the FP32 ONNX and exported again: the same network, the training run's figures
+    kept, its held-out pages redrawn from its card; nothing in --out replaced unasked; another ONNX refused."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from edgeecg.cli import app
+
+    _, src, _ = exported
+    (src / "segmenter.json").write_text(json.dumps({"train": {"pages": 2, "val_pages": 2, "seed": 5},
+                                                    "first_loss": 1.5, "final_loss": 0.2}))
+    out = tmp_path / "re"
+    ran = CliRunner().invoke(app, ["export-segmenter", str(src / "trace.onnx"), "--out", str(out)])
+    assert ran.exit_code == 0, ran.output
+    card = json.loads((out / "segmenter.json").read_text())
+    assert card["validation"]["pages"] == 2 and card["first_loss"] == 1.5 and len(card["reexported_from"]) == 64
+    x = np.ascontiguousarray(pages[0][0][None])
+    before = segment.Segmenter(src / "trace.onnx").logits(x)
+    assert np.abs(segment.Segmenter(out / "trace.onnx").logits(x) - before).max() < 1e-4
+    written = (out / "trace.int8.onnx").read_bytes()
+    again = CliRunner().invoke(app, ["export-segmenter", str(src / "trace.onnx"), "--out", str(out)])
+    assert again.exit_code == 2 and "pass --overwrite" in again.output
+    assert (out / "trace.int8.onnx").read_bytes() == written
+    other = CliRunner().invoke(app, ["export-segmenter", str(src / "trace.int8.onnx"), "--out", str(tmp_path / "x")])
+    assert other.exit_code == 2 and "not a trace segmenter's FP32 ONNX" in other.output
 
 
 def test_a_broken_segmenter_file_is_refused_with_the_way_out(tmp_path):
