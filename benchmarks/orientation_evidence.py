@@ -23,7 +23,7 @@ from edgeecg.data.synth import SynthConfig, simulate
 from edgeecg.imaging import orientation
 from edgeecg.imaging.bench import BENCH_LAYOUTS, bench_shot
 from edgeecg.imaging.capture import SEVERITIES
-from edgeecg.imaging.digitize import DigitizeConfig, DigitizeError, _digitize_as_given, read_summary
+from edgeecg.imaging.digitize import DigitizeConfig, DigitizeError, read_as_given, read_summary
 from edgeecg.imaging.page import find_page
 from edgeecg.layouts import VENDOR
 
@@ -41,7 +41,7 @@ def readings(style: str, seed: int, n: int) -> list[tuple[str, orientation.Evide
         for turn in orientation.LANDSCAPE:
             image = np.ascontiguousarray(orientation.TURNS[turn](shot.image))
             try:   # each position read as `digitize` reads it before it weighs them (no laws check, no bar)
-                read = _digitize_as_given(image, find_page(image), DigitizeConfig(fs=rec.fs))
+                read = read_as_given(image, find_page(image), DigitizeConfig(fs=rec.fs))
             except DigitizeError:
                 continue
             out.append((turn, orientation.summary_evidence(read_summary(read))))

@@ -549,13 +549,13 @@ def digitize(image: np.ndarray, config: DigitizeConfig | None = None) -> Digitiz
     img = check_readable(image)
     corners = find_page(img)
     if cfg.orientation == "as-given":
-        result = _digitize_as_given(img, corners, cfg)
+        result = read_as_given(img, corners, cfg)
         e = orientation.evidence(result.record.signal, result.record.fs)
         _check_limb_laws(e.limb_laws)
         return _calibrated(result, e, orientation.sure(e), cfg)
 
     def read(turn: str, turned: np.ndarray) -> Digitized:   # the page's outline, found once for the image as given
-        return _digitize_as_given(turned, corners if turn == "as given" else find_page(turned), cfg)
+        return read_as_given(turned, corners if turn == "as given" else find_page(turned), cfg)
 
     reading = orientation.upright(img, corners, read, read_summary, DigitizeError, UnsureReadError)
     if reading.turn != "as given":
@@ -630,7 +630,9 @@ def _check_limb_laws(agreement: float | None) -> None:
                               "photo flat, in focus and whole, or pass --layout")
 
 
-def _digitize_as_given(img: np.ndarray, corners: np.ndarray | None, cfg: DigitizeConfig) -> Digitized:
+def read_as_given(img: np.ndarray, corners: np.ndarray | None, cfg: DigitizeConfig) -> Digitized:
+    """One reading of the image as it lies (the page outline `corners`, or None): no other position tried,
+    no limb-law check, no confidence bar. What `digitize` weighs for each position it tries."""
     result = _read_faint_too(img, corners, cfg)
     clipped = max(r.x_end for r in result.rows) >= result.flat.shape[1] - 3
     if corners is not None and clipped:

@@ -347,11 +347,11 @@ def test_a_pulse_after_the_traces_gives_the_scale_of_grid_less_paper(ecgs):
     """The sheet's width gives the scale once the pulse has told A4 from Letter, to well under a pulse pixel's 4 %
     (read as given: the traces of this mirrored page run backwards, and the laws' check is what refuses it)."""
     bare = render(ecgs[0], "3x4+II", RenderConfig(grid="none", separators=False))
-    from edgeecg.imaging.digitize import _digitize_as_given
+    from edgeecg.imaging.digitize import read_as_given
     from edgeecg.imaging.page import find_page
 
     mirrored = np.ascontiguousarray(bare.image[:, ::-1])
-    q = _digitize_as_given(mirrored, find_page(mirrored), DigitizeConfig(fs=100.0)).quality
+    q = read_as_given(mirrored, find_page(mirrored), DigitizeConfig(fs=100.0)).quality
     notes = q.notes
     assert any("after the traces" in n for n in notes) and any("calibration pulse says" in n for n in notes)
     assert not any("page width" in n for n in notes)   # the pulse's scale replaced the guess, and says so
