@@ -5,7 +5,7 @@ convolutions at 1/8 scale see about 40 mm of page, enough to tell a trace from a
 
     image [B, 3, H, W] -> stem /2 -> e1 -> down /4 -> e2 -> down /8 -> e3 (dilated 2, 4)
                        -> up /4 (+e2) -> up /2 (+e1) -> head: logits [B, 1, H/2, W/2]
-(each "up (+skip)" is a 1x1 convolution over the upsampled map and the skip; in eval mode `_merged`)
+(each "up (+skip)" is a 1x1 convolution over [upsampled map, skip], computed by `_merged`)
 """
 
 from __future__ import annotations
@@ -47,12 +47,8 @@ class TraceNet(nn.Module):
         x1 = self.e1(self.stem(x))                      # [B, a, H/2, W/2]
         x2 = self.e2(x1)                                # [B, b, H/4, W/4]
         x3 = self.e3(x2)                                # [B, c, H/8, W/8]
-        if self.training:   # the form the shipped weights were trained in: a rerun reproduces them to the byte
-            y = self.u2(torch.cat([F.interpolate(x3, scale_factor=2.0), x2], 1))
-            y = self.u1(torch.cat([F.interpolate(y, scale_factor=2.0), x1], 1))
-        else:               # the same function, cheaper: what is exported and run
-            y = self.u2[2](self.u2[1](_merged(self.u2[0], x3, x2)))   # [B, b, H/4, W/4]
-            y = self.u1[2](self.u1[1](_merged(self.u1[0], y, x1)))    # [B, a, H/2, W/2]
+        y = self.u2[2](self.u2[1](_merged(self.u2[0], x3, x2)))   # [B, b, H/4, W/4]
+        y = self.u1[2](self.u1[1](_merged(self.u1[0], y, x1)))    # [B, a, H/2, W/2]
         return self.head(y)                             # [B, 1, H/2, W/2] logits
 
 

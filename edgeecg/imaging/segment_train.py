@@ -142,6 +142,7 @@ def page_seeds(cfg: SegmentTrainConfig) -> tuple[range, range]:
     base = 1_000_000 + 10_000 * cfg.seed
     return range(base, base + cfg.pages), range(base + cfg.pages, base + cfg.pages + cfg.val_pages)
 
+
 def train(cfg: SegmentTrainConfig, out: Path, progress_enabled: bool = True) -> dict:
     """Trains, exports FP32 and INT8 ONNX into `out`, scores both on held-out pages; returns the model card."""
     from edgeecg.train import _progress
@@ -209,6 +210,7 @@ def reexport(src: Path, out: Path, progress_enabled: bool = True) -> dict:
     card["reexported_from"] = hashlib.sha256(src.read_bytes()).hexdigest()
     (out / "segmenter.json").write_text(json.dumps(card, indent=1))
     return card
+
 
 def torch_probability(net: TraceNet, x: np.ndarray) -> np.ndarray:
     with torch.no_grad():

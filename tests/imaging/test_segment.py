@@ -56,18 +56,22 @@ def test_a_training_step_lowers_the_loss(pages):
     assert float(loss_fn(net(x), y)) < 0.8 * first
 
 
-def test_the_exported_decoder_computes_what_training_does():
-    # eval mode merges each skip without concatenating (segment_net._merged): the same function as training's
+def test_the_decoder_merges_as_a_convolution_over_the_concatenation():
+    # each skip is added without concatenating it (segment_net._merged): the function of a U-Net that concatenates
     torch.manual_seed(2)
-    net = TraceNet(TraceNetConfig(widths=(4, 6, 8)))
+    net = TraceNet(TraceNetConfig(widths=(4, 6, 8))).eval()
+    up = torch.nn.functional.interpolate
     with torch.no_grad():
         for name, p in net.named_parameters():   # weights that keep the signal's scale, biases that matter
             p.normal_(0.0, 0.5 if name.endswith("bias") else (2.0 / p[0].numel()) ** 0.5)
         x = torch.randn(1, 3, 48, 64)
-        trained = net.train()(x)
-        exported = net.eval()(x)
-    assert exported.shape == trained.shape == (1, 1, 24, 32) and float(trained.std()) > 0.05
-    assert torch.allclose(exported, trained, rtol=1e-5, atol=1e-5)
+        x1 = net.e1(net.stem(x))
+        x2 = net.e2(x1)
+        y = net.u2(torch.cat([up(net.e3(x2), scale_factor=2.0), x2], 1))
+        concatenated = net.head(net.u1(torch.cat([up(y, scale_factor=2.0), x1], 1)))
+        merged = net(x)
+    assert merged.shape == concatenated.shape == (1, 1, 24, 32) and float(concatenated.std()) > 0.05
+    assert torch.allclose(merged, concatenated, rtol=1e-5, atol=1e-5)
 
 
 @pytest.fixture(scope="module")
