@@ -240,7 +240,7 @@ def _ink_centre(ink: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
         c, start, n = cols[group], a[group], length[group]
         offs = np.arange(int(n.max()))
         idx = start[:, None] + offs[None, :]
-        # gathered by flat index: a third of the time of a two-axis fancy index
+        # gathered by flat index: about 0.6 of the time of a two-axis fancy index
         vals = ink.take(np.minimum(idx, h - 1) * ink.shape[1] + c[:, None]).astype(np.float32)
         vals *= offs[None, :] < n[:, None]
         mass = vals.sum(axis=1)
@@ -392,7 +392,7 @@ def _smooth_strokes(x: np.ndarray, y: np.ndarray, col: np.ndarray, up: np.ndarra
 
 def _row_nanmedian(win: np.ndarray) -> np.ndarray:
     """Each row's median over its numbers (every row holds one): numpy's nanmedian takes a masked-array path
-    for rows this short, several times slower; the same arithmetic (the mean of the two middle values)."""
+    for rows this short, about 3 times slower; the same arithmetic (the mean of the two middle values)."""
     ordered = np.sort(win, axis=1)            # NaN sorts last
     k = np.count_nonzero(~np.isnan(win), axis=1)
     high = k // 2
