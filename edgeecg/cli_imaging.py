@@ -324,6 +324,7 @@ def export_segmenter(
     console.print(_segmenter_table(f"trace segmenter re-exported ({card['parameters']} parameters)", card, []))
     console.print(f"wrote {out}")
 
+
 def train_label_reader(
     out: Annotated[Path, typer.Option(help="Folder for the network, its ONNX export and its card.")
                    ] = Path("runs/label-reader"),
