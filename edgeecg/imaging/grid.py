@@ -92,6 +92,7 @@ def _refine(spec: np.ndarray, n: int, period: float) -> float:
     k = np.arange(1, max(2, int(period * 0.45)) + 1)[None, :]
     return float(fine[int(np.argmax(_amp(spec, n, k / fine).sum(1))), 0])
 
+
 def _blanked(grid: np.ndarray, ink_mask: np.ndarray) -> np.ndarray:
     """The grid evidence (uint8) with the traces blanked out: trace ink is not grid."""
     return cv2.bitwise_and(grid, grid, mask=np.logical_not(ink_mask).view(np.uint8))  # a third of np.where's time
