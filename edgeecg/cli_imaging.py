@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import numpy as np
 import typer
@@ -12,6 +12,9 @@ from rich.console import Console
 from rich.table import Table
 
 from edgeecg.data.sources import sample_records
+
+if TYPE_CHECKING:   # the command modules import the digitizer lazily, for a fast CLI start
+    from edgeecg.imaging.digitize import DigitizeConfig
 
 console = Console()
 
@@ -168,7 +171,7 @@ def bench_digitize(
     base = DigitizeConfig(tracer=tracer, labels=labels, min_confidence=min_confidence)
     results = bench.run(sources, bench.LAYOUT_SETS[layouts], severities=severities, seed=seed, style=style,
                         base=base)
-    memory = _peak_memory(sources, seed)
+    memory = _peak_memory(sources, seed, base)
     render_ms = bench.render_ms(next(iter(sources.values())))
     again = {"seed": seed, "style": style, "base": base}
     rereads = {"turned": bench.reread(results, sources, bench.LYING, turned, **again) if turned else [],
@@ -249,14 +252,14 @@ def _qualities(text: str) -> tuple[int, ...]:
     return qualities
 
 
-def _peak_memory(sources, seed: int) -> float:
-    """Peak array memory while digitizing one 2200 x 1700 bench photo."""
+def _peak_memory(sources, seed: int, config: DigitizeConfig) -> float:
+    """Peak array memory while digitizing one 2200 x 1700 bench photo as the bench does (`config`: its tracer)."""
     from edgeecg.imaging.bench import peak_memory_mb
     from edgeecg.imaging.capture import capture
     from edgeecg.imaging.render import render as draw
 
     record = next(iter(sources.values()))[0]
-    return peak_memory_mb(capture(draw(record.fit(10.0), "3x4+II"), "photo", seed=seed).image)
+    return peak_memory_mb(capture(draw(record.fit(10.0), "3x4+II"), "photo", seed=seed).image, config)
 
 
 def train_segmenter(

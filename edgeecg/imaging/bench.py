@@ -266,14 +266,14 @@ def render_ms(records: list[Record], n: int = 20) -> float:
     return 1000 * float(np.median(times))
 
 
-def peak_memory_mb(image: np.ndarray) -> float:
-    """Peak of the arrays allocated while digitizing `image` (tracemalloc sees numpy and OpenCV outputs; not
-    OpenCV's short-lived internal buffers), in MB."""
+def peak_memory_mb(image: np.ndarray, config: DigitizeConfig = DEFAULT_CONFIG) -> float:
+    """Peak of the arrays allocated while digitizing `image` with `config` (the bench's own: its tracer and
+    labels; tracemalloc sees numpy and OpenCV outputs, not OpenCV's short-lived internal buffers), in MB."""
     import tracemalloc
 
     tracemalloc.start()
     try:
-        digitize(image)
+        digitize(image, config)
     except DigitizeError:
         pass
     _, peak = tracemalloc.get_traced_memory()

@@ -140,3 +140,14 @@ def test_fit_confidence_refuses_a_file_that_is_not_a_bench_with_features(tmp_pat
     bad.write_text(text)
     out = CliRunner().invoke(app, ["fit-confidence", str(bad), "--out", str(tmp_path / "c.json")])
     assert out.exit_code == 2 and "not a bench-digitize.json" in out.output and not (tmp_path / "c.json").exists()
+
+
+def test_peak_memory_is_measured_on_the_benchs_own_digitizer(monkeypatch):
+    # a --tracer net bench must not report the classical tracer's memory
+    from edgeecg.imaging.digitize import DigitizeConfig
+
+    seen = []
+    monkeypatch.setattr(bench, "digitize", lambda image, config: seen.append(config))
+    cfg = DigitizeConfig(tracer="net", labels=False)
+    assert bench.peak_memory_mb(np.zeros((8, 8, 3), np.uint8), cfg) >= 0.0
+    assert seen == [cfg]
