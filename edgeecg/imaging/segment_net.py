@@ -55,7 +55,7 @@ class TraceNet(nn.Module):
 def _merged(conv: nn.Conv2d, coarse: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
     """`conv` (1x1) over [coarse upsampled x2 (nearest), skip], computed as the upsampled 1x1 convolution of
     `coarse` plus that of `skip`: a 1x1 convolution commutes with nearest upsampling, so the coarse part runs on
-    a quarter of the pixels and no concatenated map is made (the INT8 network a fifth faster on one core)."""
+    a quarter of the pixels and no concatenated map is made."""
     c = coarse.shape[1]
     up = F.interpolate(F.conv2d(coarse, conv.weight[:, :c]), scale_factor=2.0)   # [B, out, 2h, 2w]
     return up + F.conv2d(skip, conv.weight[:, c:], conv.bias)

@@ -35,7 +35,7 @@ KEEP_FLOAT = ("/stem", "/e1", "/u1", "/head")
 """Left in float by INT8: the layers at half resolution. Quantizing the last decoder block alone took the INT8
 mask's IoU with FP32's from 0.95 to 0.88 on held-out pages (each block's sensitivity measured in turn). The stem
 and first block cost no accuracy in INT8 but time: ONNX Runtime's INT8 3x3 convolutions over 3 or 12 channels
-ran slower than float on the 2-core VM (the network 48 ms with them in INT8, 33 ms without, FP32 28 ms)."""
+ran slower than float on the 2-core VM, by far the slowest layers of the INT8 network."""
 CALIBRATION_SIDE = 512
 COVERED = 0.15
 """An output pixel is trace when the pen covers this share of it (a 0.2 mm line covers 0.3 of a 0.67 mm pixel)."""
