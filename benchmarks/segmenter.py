@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
 
 import cv2
 import numpy as np
@@ -32,6 +33,14 @@ def best_ms(fn, repeat: int = 3) -> float:
         fn()
         times.append(time.perf_counter() - t0)
     return 1000 * min(times)
+
+
+def refused_too(read: Callable[..., object], *args: object) -> None:
+    """`read(*args)`, a refusal timed as far as it got: refused photos cost time too."""
+    try:
+        read(*args)
+    except DigitizeError:
+        pass
 
 
 def main() -> None:
@@ -55,20 +64,10 @@ def main() -> None:
             rows["int8 vs fp32 IoU"].append(iou(m8, m32))
             for tracer, name in (("classical", "classical"), ("net", "net (int8)")):
                 cfg = DigitizeConfig(fs=rec.fs, tracer=tracer)
-
-                def once(cfg=cfg, image=shot.image) -> None:
-                    try:
-                        read_as_given(image, find_page(image), cfg)
-                    except DigitizeError:
-                        pass
-
-                def whole(cfg=cfg, image=shot.image) -> None:
-                    try:
-                        digitize(image, cfg)
-                    except DigitizeError:
-                        pass
-                rows[f"one reading {name} ms"].append(best_ms(once))
-                rows[f"digitize {name} ms"].append(best_ms(whole))
+                rows[f"one reading {name} ms"].append(best_ms(
+                    lambda cfg=cfg, image=shot.image: refused_too(read_as_given, image, find_page(image), cfg)))
+                rows[f"digitize {name} ms"].append(best_ms(
+                    lambda cfg=cfg, image=shot.image: refused_too(digitize, image, cfg)))
     # the rest: each photo's one INT8-path reading less its network time (page scaling and the network run)
     rows["rest of int8 reading ms"] = list(np.subtract(rows["one reading net (int8) ms"], rows["net int8 ms"]))
     print(f"{args.n} photos 2200 x 1700 (flattened page {page.shape[1]} x {page.shape[0]}), one core, best of 3 runs")
