@@ -316,6 +316,8 @@ def export_segmenter(
 
     if not src.is_file():
         raise FileNotFoundError(f"{src}: no such model; pass a trace.onnx that edgeecg train-segmenter wrote")
+    if out.exists() and not out.is_dir():
+        raise typer.BadParameter(f"{out} is a file; pass a folder", param_hint="--out")
     there = [name for name in (*PRECISIONS.values(), "segmenter.json") if (out / name).exists()]
     if there and not overwrite:
         raise typer.BadParameter(f"{out} already holds {', '.join(there)}; pass --overwrite to replace them, or "

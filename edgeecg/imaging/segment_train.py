@@ -198,10 +198,13 @@ def reexport(src: Path, out: Path, progress_enabled: bool = True) -> dict:
         raise ValueError(f"{src} is not a trace segmenter's FP32 ONNX ({err}); pass the trace.onnx that "
                          "edgeecg train-segmenter wrote") from None
     card_path = src.parent / "segmenter.json"
-    trained = json.loads(card_path.read_text()) if card_path.is_file() else {}
     known = {f.name for f in fields(SegmentTrainConfig)} - {"net"}
-    cfg = SegmentTrainConfig(**{k: v for k, v in trained.get("train", {}).items() if k in known},
-                             net=TraceNetConfig(widths))
+    try:
+        trained = json.loads(card_path.read_text()) if card_path.is_file() else {}
+        cfg = SegmentTrainConfig(**{k: v for k, v in trained.get("train", {}).items() if k in known},
+                                 net=TraceNetConfig(widths))
+    except (json.JSONDecodeError, AttributeError) as err:   # not JSON, or not a card's shape
+        raise ValueError(f"{card_path} is not a segmenter card ({err}); move it aside to use the defaults") from None
     out.mkdir(parents=True, exist_ok=True)
     with _progress(progress_enabled) as progress:
         val = make_pages(page_seeds(cfg)[1], progress)

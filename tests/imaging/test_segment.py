@@ -118,6 +118,10 @@ def test_export_segmenter_reexports_trained_weights_without_training(exported, p
     assert (out / "trace.int8.onnx").read_bytes() == written
     other = CliRunner().invoke(app, ["export-segmenter", str(src / "trace.int8.onnx"), "--out", str(tmp_path / "x")])
     assert other.exit_code == 2 and "not a trace segmenter's FP32 ONNX" in other.output
+    (src / "segmenter.json").write_text("{")   # a broken card beside the model: named, nothing written
+    broken = CliRunner().invoke(app, ["export-segmenter", str(src / "trace.onnx"), "--out", str(tmp_path / "y")])
+    said = " ".join(broken.output.replace("│", " ").split())   # the error box wraps long paths
+    assert broken.exit_code == 2 and "is not a segmenter card" in said and not (tmp_path / "y").exists()
 
 
 def test_a_broken_segmenter_file_is_refused_with_the_way_out(tmp_path):
