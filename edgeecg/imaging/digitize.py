@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field, replace
 import cv2
 import numpy as np
 
-from edgeecg.imaging import confidence, labels, layout_match, orientation, segment
+from edgeecg.imaging import confidence, labels, layout_match, orientation, segment, thin_strokes
 from edgeecg.imaging import grid as gridscale
 from edgeecg.imaging.layout_match import Order
 from edgeecg.imaging.page import (
@@ -175,10 +175,15 @@ class Digitized:
         return img
 
 
-def _ink_mask(ink: np.ndarray, level: float = 1.0, floor: float = 0.0) -> np.ndarray:
+def _ink_mask(ink: np.ndarray, level: float = 1.0, floor: float = 0.0, split_strokes: bool = False) -> np.ndarray:
     """uint8 mask (255 = trace ink) at the image's own Otsu level times `level`, or above the grid's `floor`;
-    redone after every resampling of `ink`."""
-    return (ink > max(level * ink_threshold(ink), floor)).astype(np.uint8) * 255
+    redone after every resampling of `ink`. With `split_strokes`, so do the pixel pairs that anti-aliasing split
+    a thin stroke into (thin_strokes)."""
+    threshold = max(level * ink_threshold(ink), floor)
+    mask = ink > threshold
+    if split_strokes:
+        mask = thin_strokes.with_split_pixels(mask, ink, threshold)
+    return mask.astype(np.uint8) * 255
 
 
 def _within(mask: np.ndarray, trace_area: np.ndarray | None) -> np.ndarray:
@@ -186,12 +191,12 @@ def _within(mask: np.ndarray, trace_area: np.ndarray | None) -> np.ndarray:
     return mask if trace_area is None else cv2.bitwise_and(mask, trace_area)
 
 
-def _above_grid(ink: np.ndarray, mask: np.ndarray, level: float, floor: float, dark_grid: bool = False
-                ) -> tuple[float, np.ndarray]:
+def _above_grid(ink: np.ndarray, mask: np.ndarray, level: float, floor: float, dark_grid: bool = False,
+                split_strokes: bool = False) -> tuple[float, np.ndarray]:
     """(floor, mask) raised above the printed grid's ink level where its lines passed the threshold (with
     `dark_grid`, where they passed it in dashes too)."""
     raised = grid_floor(ink, mask, broken_lines=dark_grid)
-    return (floor, mask) if raised <= floor else (raised, _ink_mask(ink, level, raised))
+    return (floor, mask) if raised <= floor else (raised, _ink_mask(ink, level, raised, split_strokes))
 
 
 def _near_ink(mask: np.ndarray) -> np.ndarray:
@@ -648,9 +653,11 @@ def read_as_given(img: np.ndarray, corners: np.ndarray | None, cfg: DigitizeConf
 def _read_faint_too(img: np.ndarray, corners: np.ndarray | None, cfg: DigitizeConfig) -> Digitized:
     """The page flattened and its ink and grid evidence read once, then `_read` at the image's own ink level,
     above a dark grid's dashes, and at the FAINT_LEVELS; the first try's refusal if none reads. Blur does not
-    depend on the level: a blurred page is refused before any of them."""
+    depend on the level: a blurred page is refused before any of them, and neither does whether the image is
+    free of a sensor's noise (thin_strokes)."""
     page = rectify(img, corners)
     ink, grid_img = darkness(page.rgb)
+    noise_free = thin_strokes.noise_free(ink, ink_threshold(ink))
     trace_area = None
     if cfg.tracer == "net":   # reach: 0.4 mm on a page the width of A4
         reach = max(1, int(round(0.4 * max(ink.shape) / 297.0)))
@@ -660,26 +667,32 @@ def _read_faint_too(img: np.ndarray, corners: np.ndarray | None, cfg: DigitizeCo
         raise DigitizeError(f"image is too blurred to read 1 mm detail (focus measure {sharp:.3f} < "
                             f"{MIN_SHARPNESS}); retake the photo in focus and without motion")
     try:
-        return _read(page, ink, grid_img, sharp, cfg, trace_area)
+        return _read(page, ink, grid_img, sharp, cfg, trace_area, noise_free=noise_free)
     except DigitizeError as first:
         for level, dark_grid in ((1.0, True), *((lv, False) for lv in FAINT_LEVELS)):
             try:
-                return _read(page, ink, grid_img, sharp, cfg, trace_area, level, dark_grid)
+                return _read(page, ink, grid_img, sharp, cfg, trace_area, level, dark_grid, noise_free)
             except DigitizeError:
                 continue
         raise first from None
 
 
 def _read(page: Page, ink: np.ndarray, grid_img: np.ndarray, sharp: float, cfg: DigitizeConfig,
-          trace_area: np.ndarray | None, level: float = 1.0, dark_grid: bool = False) -> Digitized:
+          trace_area: np.ndarray | None, level: float = 1.0, dark_grid: bool = False, noise_free: bool = False
+          ) -> Digitized:
     """One reading at `level` of the image's ink threshold (with `dark_grid`, raised over a grid whose lines pass
     it in dashes); with `trace_area` (where the segmenter sees trace), the ink mask is cut to it after the
-    thresholds and the grid's level are found on the whole page, as without it."""
+    thresholds and the grid's level are found on the whole page, as without it. A `noise_free` image whose pen
+    is a pixel wide has the pixel pairs that anti-aliasing split its strokes into read as ink too (thin_strokes);
+    the pen's width is judged above the grid's level, where the grid's lines no longer pass for strokes."""
     notes: list[str] = [] if level == 1.0 else [f"faint traces: read at {level:.0%} of the image's own ink level"]
     mask = _ink_mask(ink, level)
     # ECG traces and labels cover a few per cent of a page (uniform noise: 14 %), unless a crisp grid passed
     # the threshold (clean exports: square to the image, so its lines can be found before any deskewing)
     floor, mask = _above_grid(ink, mask, level, 0.0, dark_grid)
+    split_strokes = noise_free and thin_strokes.one_pixel_pen(mask > 0)
+    if split_strokes:
+        mask = _ink_mask(ink, level, floor, split_strokes)
     if dark_grid and floor > 0:
         notes.append("a dark grid passed the ink level in dashes: read above it")
     dark = float(np.count_nonzero(mask)) / mask.size
@@ -696,8 +709,9 @@ def _read(page: Page, ink: np.ndarray, grid_img: np.ndarray, sharp: float, cfg: 
         grid_img, _ = rotate(grid_img, angle)
         if trace_area is not None:   # rotation interpolates: back to 0 or 255
             trace_area = cv2.threshold(rotate(trace_area, angle)[0], 127, 255, cv2.THRESH_BINARY)[1]
-        mask = _ink_mask(ink, level, floor)
-        floor, mask = _above_grid(ink, mask, level, floor, dark_grid)  # squared now: lines run along pixel rows
+        mask = _ink_mask(ink, level, floor, split_strokes)
+        # squared now: lines run along pixel rows
+        floor, mask = _above_grid(ink, mask, level, floor, dark_grid, split_strokes)
         mask = _within(mask, trace_area)
     near = None
     if page.found_page:  # a flattened photo keeps some perspective: even out the grid pitch before measuring it
@@ -708,7 +722,7 @@ def _read(page: Page, ink: np.ndarray, grid_img: np.ndarray, sharp: float, cfg: 
                 ink, grid_img = _remap_all(maps, ink, grid_img)
                 remaps.append(maps)
                 trace_area = None if trace_area is None else cv2.remap(trace_area, *maps, cv2.INTER_NEAREST)
-                mask = _within(_ink_mask(ink, level, floor), trace_area)
+                mask = _within(_ink_mask(ink, level, floor, split_strokes), trace_area)
     ppm_x, ppm_y, grid_found, scale_notes = _scale(ink.shape[1], grid_img, mask, page.found_page, near)
     notes += scale_notes
     resolution = min(ppm_x * page.input_px[0], ppm_y * page.input_px[1])   # in the image as given
