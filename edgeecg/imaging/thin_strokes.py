@@ -33,8 +33,9 @@ def one_pixel_pen(mask: np.ndarray) -> bool:
 
 
 def noise_free(ink: np.ndarray, threshold: float) -> bool:
-    """True where paper and grid are flat to the grey level, as only a digital image's are."""
-    here, right, below = ink[:-1, :-1], ink[:-1, 1:], ink[1:, :-1]
+    """True where paper and grid are flat to the grey level, as only a digital image's are. Every fourth row
+    says as much as all of them, at a quarter of the cost."""
+    here, right, below = ink[0:-1:4, :-1], ink[0:-1:4, 1:], ink[1::4, :-1]
     faint = threshold / 4
     background = (here < faint) & (right < faint) & (below < faint)
     n = np.count_nonzero(background)

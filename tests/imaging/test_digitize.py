@@ -407,16 +407,31 @@ def test_a_print_below_2_px_per_mm_is_refused_naming_its_resolution(ecgs):
         digitize(small, DigitizeConfig(fs=100.0))
 
 
+def _torn_ends(shot, rows: tuple[int, ...], mm: float = 2.0) -> np.ndarray:
+    """The page with the last `mm` of these rows' traces erased (a blurred photo loses a faint pen's end)."""
+    ppm = shot.truth.px_per_mm
+    cut = shot.image.copy()
+    for row in rows:
+        box = max((c for c in shot.truth.cells if c.row == row), key=lambda c: c.x1)
+        cut[int(box.baseline - 15 * ppm): int(box.baseline + 15 * ppm), int(box.x1 - mm * ppm): int(box.x1 + 2)] = 255
+    return cut
+
+
+def test_rows_that_lost_their_traces_end_do_not_pull_time_zero_back(ecgs):
+    """Two of four rows' ends erased 2 mm early: the median of the four pen ends fell a millimetre short, 40 ms
+    of every lead; the rows that reach the furthest end two of them reach now set it."""
+    shot = render(ecgs[0], "3x4+II")
+    cfg = DigitizeConfig(fs=100.0, min_confidence=0.0)
+    whole = _median_snr(shot, digitize(shot.image, cfg))
+    torn = _median_snr(shot, digitize(_torn_ends(shot, (0, 2)), cfg))
+    assert torn > whole - 1.0
+
+
 def test_rows_whose_pens_stop_apart_say_how_far_time_zero_is_in_doubt(ecgs):
     """Every row of a print stops at 10 s; where two of four rows' ends are gone 2 mm early (a blurred photo
     loses a faint pen's end), the rows' ends disagree by about a millimetre, which the confidence weighs."""
     shot = render(ecgs[0], "3x4+II")
     whole = digitize(shot.image, DigitizeConfig(fs=100.0, min_confidence=0.0)).quality
     assert whole.end_spread_mm < 0.1 and whole.features["end_spread"] == pytest.approx(whole.end_spread_mm, abs=1e-3)
-    ppm = shot.truth.px_per_mm
-    cut = shot.image.copy()
-    for row in (0, 2):
-        box = max((c for c in shot.truth.cells if c.row == row), key=lambda c: c.x1)
-        cut[int(box.baseline - 15 * ppm): int(box.baseline + 15 * ppm), int(box.x1 - 2 * ppm): int(box.x1 + 2)] = 255
-    torn = digitize(cut, DigitizeConfig(fs=100.0, min_confidence=0.0)).quality
+    torn = digitize(_torn_ends(shot, (0, 2)), DigitizeConfig(fs=100.0, min_confidence=0.0)).quality
     assert 0.7 < torn.end_spread_mm < 1.3 and torn.confidence < whole.confidence
