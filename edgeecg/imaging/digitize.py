@@ -381,15 +381,18 @@ photo's outline that clips their ends takes a few millimetres, and is widened an
 
 
 def _common_edge(edges: np.ndarray, ppm: float, last: bool) -> float:
-    """Where every row's pen stopped (`last`; else started), from each row's own reading of it. A row whose
-    tracer lost the trace's last millimetres (a faint or thin stroke, one along a grid line) stops short, never
-    past; so the rows that reach within a millimetre of the furthest point two of them reach decide, where a plain
-    median sided with the short ones whenever half of the rows were (three of a 75 dpi 2x6's six, 90 ms off)."""
-    far = np.sort(edges)[::-1] if last else np.sort(edges)
-    if len(far) < 2:
-        return float(far[0])
-    near = edges[np.abs(edges - far[1]) <= ppm]
-    return float(np.median(near))
+    """Where every row's pen stopped (`last`; else started), from each row's own reading of it: their median,
+    unless a gap of over a millimetre splits the rows and at least half of them lie beyond it, whose median it
+    is then. A row whose tracer lost the trace's last millimetres (a faint or thin stroke, one along a grid
+    line) stops short, never past; where half of the rows did (three of a 75 dpi 2x6's six), the median fell
+    between the two groups, 90 ms off. A poor photo's ends scatter by a millimetre or two without a split, and
+    the median of them all serves best there."""
+    far = np.sort(edges) if not last else np.sort(edges)[::-1]
+    gaps = np.abs(np.diff(far))
+    split = int(np.argmax(gaps)) + 1 if gaps.size else 0
+    if split and gaps[split - 1] > ppm and 2 * split >= len(far):
+        return float(np.median(far[:split]))
+    return float(np.median(edges))
 
 
 def _cut_origin(ink: np.ndarray, clean: np.ndarray, rows: list[RowTrace], pen: float, lw: float, x_end: float,
