@@ -7,7 +7,7 @@ import pytest
 
 from edgeecg.imaging import thin_strokes
 from edgeecg.imaging.capture import capture
-from edgeecg.imaging.digitize import DigitizeConfig, digitize
+from edgeecg.imaging.digitize import DigitizeConfig, _common_edge, digitize
 from edgeecg.imaging.page import DigitizeError
 from edgeecg.imaging.render import RenderConfig, render
 from edgeecg.imaging.score import score
@@ -425,6 +425,16 @@ def test_rows_that_lost_their_traces_end_do_not_pull_time_zero_back(ecgs):
     whole = _median_snr(shot, digitize(shot.image, cfg))
     torn = _median_snr(shot, digitize(_torn_ends(shot, (0, 2)), cfg))
     assert torn > whole - 1.0
+
+
+@pytest.mark.parametrize("edges, ppm, last, expected", [
+    ([781.7, 797.1, 797.2, 783.7, 797.2, 782.4], 2.95, True, 797.2),   # half the rows lost their ends: the rest decide
+    ([1347.3, 1348.6, 1353.3, 1355.7, 1355.9, 1357.1], 5.06, True, 1354.5),  # a poor photo's scatter: the median
+    ([100.0, 100.2, 100.4, 112.0], 3.0, True, 100.3),                  # one row past the rest: the median
+    ([60.0, 60.2, 70.0, 71.0], 3.0, False, 60.1),                      # starts: half begin late, the early ones decide
+])
+def test_the_rows_common_pen_end_sides_with_the_rows_that_reach_it(edges, ppm, last, expected):
+    assert _common_edge(np.array(edges), ppm, last) == pytest.approx(expected, abs=0.05)
 
 
 def test_rows_whose_pens_stop_apart_say_how_far_time_zero_is_in_doubt(ecgs):
