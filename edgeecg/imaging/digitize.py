@@ -387,7 +387,7 @@ def _common_edge(edges: np.ndarray, ppm: float, last: bool) -> float:
     line) stops short, never past; where half of the rows did (three of a 75 dpi 2x6's six), the median fell
     between the two groups, 90 ms off. A poor photo's ends scatter by a millimetre or two without a split, and
     the median of them all serves best there."""
-    far = np.sort(edges) if not last else np.sort(edges)[::-1]
+    far = np.sort(edges)[::-1] if last else np.sort(edges)
     gaps = np.abs(np.diff(far))
     split = int(np.argmax(gaps)) + 1 if gaps.size else 0
     if split and gaps[split - 1] > ppm and 2 * split >= len(far):

@@ -15,7 +15,6 @@ line's edges; a sensor's noise breaks such runs. In a scratch survey the project
 style and the real exports and screenshots at hand scored above it, the simulated scans and photos and the real
 photos at hand below it."""
 
-
 ONE_PIXEL_PEN = 0.5
 """Share of the ink's vertical runs that are a single pixel from which the pen counts as a pixel wide. Thicker
 pens pass the threshold on their own; split pixels would only thicken their edges and glue labels to them."""
