@@ -385,7 +385,7 @@ def _common_edge(edges: np.ndarray, ppm: float, last: bool) -> float:
     unless a gap of over a millimetre splits the rows and at least half of them lie beyond it, whose median it
     is then. A row whose tracer lost the trace's last millimetres (a faint or thin stroke, one along a grid
     line) stops short, never past; where half of the rows did (three of a 75 dpi 2x6's six), the median fell
-    between the two groups, 90 ms off. A poor photo's ends scatter by a millimetre or two without a split, and
+    between the two groups, millimetres off. A poor photo's ends scatter by a millimetre or two without a split, and
     the median of them all serves best there."""
     far = np.sort(edges)[::-1] if last else np.sort(edges)
     gaps = np.abs(np.diff(far))
