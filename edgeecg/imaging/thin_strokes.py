@@ -11,9 +11,10 @@ import numpy as np
 NOISE_FREE = 0.9
 """Share of background pixels equal to the pixel beside or below them from which an image counts as digital.
 Paper and grid lines are flat along the lines in an export or a screenshot, even where anti-aliasing shades a
-line's edges; a sensor's noise breaks such runs. In a scratch survey the project's clean renders of every print
-style and the real exports and screenshots at hand scored above it, the simulated scans and photos and the real
-photos at hand below it."""
+line's edges; a sensor's noise breaks such runs. In a scratch survey the real exports and screenshots at hand and
+most of the project's clean renders scored above it, the simulated scans and photos and the real photos at hand
+below it. Renders at 85 dpi or less with a dense grid scored just under it: a grid line every two or three pixels
+leaves little flat paper, so such pages are read without pairs."""
 
 ONE_PIXEL_PEN = 0.5
 """Share of the ink's vertical runs that are a single pixel from which the pen counts as a pixel wide. Thicker
