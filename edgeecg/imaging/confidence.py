@@ -14,7 +14,7 @@ the reads it keeps were wrong on the fitting runs. numpy only.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -121,11 +121,15 @@ class Calibrator:
     fitted_on: str = ""
 
     def probability(self, features: ReadFeatures) -> float:
+        return float(self.probabilities(features.vector()[None])[0])
+
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        """Probabilities of reads given as rows of feature values [n, f], in `FEATURES` order."""
         if self.names != FEATURES:
             raise ValueError(f"confidence model expects features {self.names}, the digitizer gives {FEATURES}; "
                              "refit it with edgeecg fit-confidence")
-        z = (features.vector() - np.array(self.mean)) / np.array(self.scale)
-        return float(1.0 / (1.0 + np.exp(-(float(np.dot(self.weights, z)) + self.bias))))
+        z = (x - np.array(self.mean)) / np.array(self.scale)
+        return 1.0 / (1.0 + np.exp(-(z @ np.array(self.weights) + self.bias)))
 
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(asdict(self), indent=1))
@@ -156,13 +160,8 @@ def _newton(z: np.ndarray, y: np.ndarray, reg: np.ndarray) -> np.ndarray:
     return w
 
 
-def fit(x: np.ndarray, y: np.ndarray, l2: float = 1.0, wrong_share: float = WRONG_SHARE, fitted_on: str = "",
-        signs: np.ndarray | None = None) -> Calibrator:
-    """Logistic regression by Newton's method (L2 on the weights, not the bias) on features `x` [n, f] and
-    outcomes `y` [n] (1: right), with each weight kept to its sign in `signs` (default `directions()`; 0: free):
-    the feature whose weight goes most against its sign is left out and the rest refitted, until none does. The
-    bar is the lowest probability at which the kept reads hold at most `wrong_share` wrong ones."""
-    signs = directions() if signs is None else np.asarray(signs)
+def _logistic(x: np.ndarray, y: np.ndarray, l2: float, signs: np.ndarray, fitted_on: str) -> Calibrator:
+    """The weights of `fit`, its bar left at 1 (nothing kept) until it is set."""
     mean, scale = x.mean(axis=0), x.std(axis=0)
     scale[scale < 1e-9] = 1.0
     z = np.column_stack([(x - mean) / scale, np.ones(len(x))])
@@ -176,10 +175,34 @@ def fit(x: np.ndarray, y: np.ndarray, l2: float = 1.0, wrong_share: float = WRON
         if against.min() >= 0:
             break
         used[int(np.argmin(against))] = False
-    p = 1.0 / (1.0 + np.exp(-z @ w))
-    bar = bar_for(p, y, wrong_share)
     return Calibrator(FEATURES, tuple(mean.tolist()), tuple(scale.tolist()), tuple(w[:-1].tolist()), float(w[-1]),
-                      bar, fitted_on)
+                      1.0, fitted_on)
+
+
+def held_out(x: np.ndarray, y: np.ndarray, runs: np.ndarray, l2: float = 1.0,
+             signs: np.ndarray | None = None) -> np.ndarray:
+    """Each read's probability from a model fitted without the run it came from (`runs`: a run id per read):
+    what the model states on pages it never saw, which its own fitting reads overstate."""
+    signs = directions() if signs is None else np.asarray(signs)
+    p = np.empty(len(y))
+    for run in np.unique(runs):
+        out = runs == run
+        p[out] = _logistic(x[~out], y[~out], l2, signs, "").probabilities(x[out])
+    return p
+
+
+def fit(x: np.ndarray, y: np.ndarray, l2: float = 1.0, wrong_share: float = WRONG_SHARE, fitted_on: str = "",
+        signs: np.ndarray | None = None, runs: np.ndarray | None = None) -> Calibrator:
+    """Logistic regression by Newton's method (L2 on the weights, not the bias) on features `x` [n, f] and
+    outcomes `y` [n] (1: right), with each weight kept to its sign in `signs` (default `directions()`; 0: free):
+    the feature whose weight goes most against its sign is left out and the rest refitted, until none does. The
+    bar is the lowest probability at which the kept reads hold at most `wrong_share` wrong ones, judged on the
+    `held_out` probabilities where `runs` names at least three runs (in sample otherwise)."""
+    signs = directions() if signs is None else np.asarray(signs)
+    model = _logistic(x, y, l2, signs, fitted_on)
+    several = runs is not None and len(np.unique(runs)) >= 3
+    p = held_out(x, y, runs, l2, signs) if several else model.probabilities(x)
+    return replace(model, bar=bar_for(p, y, wrong_share))
 
 
 def bar_for(p: np.ndarray, y: np.ndarray, wrong_share: float) -> float:

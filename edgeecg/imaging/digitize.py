@@ -250,7 +250,9 @@ def _refine_origin(ink: np.ndarray, rows: list[RowTrace], order: tuple[tuple[Cel
         return x0, sec_px
     pos, xs = np.array(pos_x).T
     offsets = xs - pos * sec_px
-    agree = np.abs(offsets - np.median(offsets)) < 0.5 * ppm  # ticks agree; a QRS mistaken for one does not
+    # ticks agree to a tenth of a millimetre or so; a QRS or grid line taken for one lies about a millimetre off,
+    # and with half a millimetre's leeway two such ticks met halfway, moving time zero 20 ms from either
+    agree = np.abs(offsets - np.median(offsets)) < 0.25 * ppm
     if agree.sum() < 2:
         return x0, sec_px
     # ...unless all of them sit at one boundary time: in a simultaneous layout (2x6, 6x2) every row's 5 s boundary

@@ -472,8 +472,15 @@ def pen_end(ink: np.ndarray, row: RowTrace, pen_px: float, px_per_mm: float) -> 
     peaks = patch[:, : x_last - a + 1].max(axis=1)
     through = peaks >= 0.8 * peaks.max()  # not the rows that graze the cap, or carry grid
     lines, half = patch[through], peaks[through] / 2
-    last = patch.shape[1] - 1 - np.argmax((lines >= half[:, None])[:, ::-1], axis=1)  # last column at or above
-    ok = last + 1 < patch.shape[1]
+    above = lines >= half[:, None]
+    # each line's edge ends its own run of dark columns through the traced end: the last dark column anywhere in
+    # the patch was a dark grid line a millimetre on in every row it crossed (most scales put one within reach)
+    i0 = x_last - a
+    after = ~above[:, i0:]
+    light_at = i0 + np.argmax(after, axis=1)                           # first light column from the traced end on
+    before = i0 - np.argmax(above[:, i0::-1], axis=1)                  # last dark column up to the traced end
+    last = np.where(light_at > i0, light_at - 1, before)
+    ok = after.any(axis=1) & above[:, : i0 + 1].any(axis=1)    # lines dark to the patch's end carry grid
     if not ok.any():
         return fallback
     edge = a + float(_crossing(lines[ok], half[ok], last[ok]).max())

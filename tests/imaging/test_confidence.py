@@ -74,3 +74,28 @@ def test_the_shipped_model_states_a_probability_and_a_read_below_the_bar_is_refu
     assert q.confidence >= confidence.load().bar
     with pytest.raises(UnsureReadError, match="calibrated confidence"):
         digitize(page.image, DigitizeConfig(fs=100.0, min_confidence=min(1.0, q.confidence + 1e-3)))
+
+
+def test_held_out_probabilities_never_see_their_own_run():
+    x, y, _ = _draws(900, 2)
+    runs = np.repeat(np.arange(3), 300)
+    p = confidence.held_out(x, y, runs)
+    flipped = y.copy()
+    flipped[runs == 1] = 1 - flipped[runs == 1]   # run 1's truth turned over: only the other runs' states move
+    q = confidence.held_out(x, flipped, runs)
+    assert np.array_equal(p[runs == 1], q[runs == 1]) and not np.allclose(p[runs != 1], q[runs != 1])
+    alone = fit(x[runs != 1], y[runs != 1])
+    assert p[runs == 1] == pytest.approx(alone.probabilities(x[runs == 1]))
+
+
+def test_the_bar_from_held_out_runs_is_the_stricter_where_the_fit_overfits():
+    """With many features and few reads, a model rates its own fitting reads too well: its bar set on them keeps
+    more wrong reads on new draws than the bar set on runs it never saw."""
+    x, y, _ = _draws(240, 3)
+    runs = np.repeat(np.arange(4), 60)
+    in_sample = fit(x, y, l2=0.01, wrong_share=0.05, signs=np.zeros(len(FEATURES)))
+    held = fit(x, y, l2=0.01, wrong_share=0.05, signs=np.zeros(len(FEATURES)), runs=runs)
+    assert held.weights == in_sample.weights and held.bar > in_sample.bar
+    xt, yt, _ = _draws(4000, 4)
+    pt = in_sample.probabilities(xt)
+    assert 1 - yt[pt >= held.bar].mean() < 1 - yt[pt >= in_sample.bar].mean()

@@ -7,10 +7,11 @@ import pytest
 
 from edgeecg.imaging import thin_strokes
 from edgeecg.imaging.capture import capture
-from edgeecg.imaging.digitize import DigitizeConfig, _common_edge, digitize
+from edgeecg.imaging.digitize import DigitizeConfig, _common_edge, _refine_origin, digitize
 from edgeecg.imaging.page import DigitizeError
 from edgeecg.imaging.render import RenderConfig, render
 from edgeecg.imaging.score import score
+from edgeecg.layouts import Cell
 from edgeecg.record import LEADS, Record
 
 
@@ -435,6 +436,27 @@ def test_rows_that_lost_their_traces_end_do_not_pull_time_zero_back(ecgs):
 ])
 def test_the_rows_common_pen_end_sides_with_the_rows_that_reach_it(edges, ppm, last, expected):
     assert _common_edge(np.array(edges), ppm, last) == pytest.approx(expected, abs=0.05)
+
+
+@pytest.mark.parametrize("second_off_px", [0.0, 6.0])
+def test_two_ticks_a_millimetre_apart_do_not_move_time_zero_halfway(traced_row, second_off_px):
+    """Separator ticks pin time zero to a fraction of a pixel; a QRS or grid line taken for a tick lies about a
+    millimetre off. Two ticks that agree move time zero to them; one true and one a millimetre off had met halfway
+    (a poor photo read 20 ms late, at 0.5 dB, stated 0.995), and now leave the first guess as it was."""
+    ppm, sec_px, x0, truth = 8.0, 200.0, 100.0, 102.0   # the first guess (from the pens' ends) 2 px early
+    ink = np.zeros((400, 2200), np.uint8)
+    rows = []
+    for base, tick_s, off in ((100, 2.5, 0.0), (200, 5.0, second_off_px), (300, None, 0.0)):
+        ink[base - 1: base + 2, 100:2100] = 255
+        if tick_s is not None:
+            x = int(truth + tick_s * sec_px + off)
+            ink[base - 24: base + 25, x: x + 2] = 255
+        rows.append(traced_row(float(base), np.where((np.arange(2200) >= 100) & (np.arange(2200) < 2100),
+                                                     float(base), np.nan)))
+    cells = tuple(Cell("I", t, t + 2.5) for t in (0.0, 2.5, 5.0, 7.5))
+    found, scale = _refine_origin(ink, rows, (cells,) * 3, x0, sec_px, ppm, fit_scale=False, clipped=False)
+    assert scale == sec_px
+    assert found == pytest.approx(truth + 0.5, abs=0.3) if second_off_px == 0 else found == x0
 
 
 def test_rows_whose_pens_stop_apart_say_how_far_time_zero_is_in_doubt(ecgs):

@@ -4,7 +4,16 @@ import cv2
 import numpy as np
 import pytest
 
-from edgeecg.imaging.trace import _open_line, _row_nanmedian, _runs, remove_rules, remove_specks, tick_x
+from edgeecg.imaging.trace import (
+    _open_line,
+    _row_nanmedian,
+    _runs,
+    pen_end,
+    pen_start,
+    remove_rules,
+    remove_specks,
+    tick_x,
+)
 
 
 def _lines(seed: int) -> np.ndarray:
@@ -267,6 +276,26 @@ def test_a_dark_grid_crossing_the_baseline_is_no_tick(traced_row, page):
     row = traced_row(100.0, np.full(300, 100.0))
     found = tick_x(ink, row, 150.0, px_per_mm=8.0, ink_level=110.0, reach_mm=1.2)
     assert (found is None) if page == "dark grid" else abs(found - 151.5) < 0.5
+
+
+@pytest.mark.parametrize("grid", ["none", "pale", "dark"])
+@pytest.mark.parametrize("gap_px", [3, 6])
+def test_the_pen_ends_where_its_stroke_does_not_at_a_dark_grid_line_past_it(traced_row, grid, gap_px):
+    """A widened-style page's dark grey 1 mm grid is over half as dark as its trace: the last column that dark
+    near the trace's end was the next grid line, and every row's pen ended a millimetre late, moving the whole
+    read 40 ms (-3 dB, kept above the confidence bar). Read either way along the row."""
+    ink = np.zeros((200, 300), np.uint8)
+    level = {"none": 0, "pale": 40, "dark": 160}[grid]
+    ink[:, 8:300:8] = level                   # 1 mm lines at 8 px/mm; horizontal ones cross the pen too
+    ink[4:200:8, :] = level
+    end = 200 - gap_px                        # the stroke's last column; a grid line at 200 (and 208, ...)
+    ink[99:102, 60: end + 1] = 255            # a pen 3 px wide along the baseline
+    y = np.full(300, np.nan)
+    y[60: end + 1] = 100.0
+    row = traced_row(100.0, y)
+    assert abs(pen_end(ink, row, 3.0, 8.0) - (end - 1)) < 0.75   # the edge less the pen's radius
+    mirrored = traced_row(100.0, y[::-1].copy())
+    assert abs(pen_start(np.ascontiguousarray(ink[:, ::-1]), mirrored, 3.0, 8.0) - (299 - end + 1)) < 0.75
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
