@@ -30,10 +30,12 @@ traced along a header glyph, and the laws weighed most against it. Trimmed, they
 right reads do, and leads misplaced still disagree everywhere. 2 % was chosen over 5 %, 10 % and the worst fifth
 of quarter-second windows, in one-off comparisons on the fitting runs, held-out seeds 0 and 1 and the real
 photos, so the photos' reads are not a held-out figure for it."""
-WRONG_SHARE = 0.01
-"""The bar is set where at most this share of the kept fitting reads was wrong: half the 2 % the bench holds it to,
-since the error in sample understates the error on seeds it was not fitted on (a bar at 2 % in sample kept 2.5 %
-wrong reads on the bench's seeds 0 and 1)."""
+WRONG_SHARE = 0.015
+"""The bar is set where at most this share of the kept fitting reads was wrong, each read scored by a model fitted
+without its run (`held_out`): three quarters of the 2 % the bench holds it to, as one run's draw of pages scatters
+about that estimate. Scored in sample, the fitting reads understate the error on runs the model never saw (the
+previous model's bar, at 1 % in sample, kept 2.1 % wrong reads on the first six fitting runs made again on the
+digitizer it then served)."""
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ samples at their true time, NaN elsewhere. numpy + OpenCV only.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
+from itertools import combinations
 
 import cv2
 import numpy as np
@@ -250,9 +251,7 @@ def _refine_origin(ink: np.ndarray, rows: list[RowTrace], order: tuple[tuple[Cel
         return x0, sec_px
     pos, xs = np.array(pos_x).T
     offsets = xs - pos * sec_px
-    # ticks agree to a tenth of a millimetre or so; a QRS or grid line taken for one lies about a millimetre off,
-    # and with half a millimetre's leeway two such ticks met halfway, moving time zero 20 ms from either
-    agree = np.abs(offsets - np.median(offsets)) < 0.25 * ppm
+    agree = np.abs(offsets - np.median(offsets)) < 0.5 * ppm  # ticks agree; a QRS mistaken for one does not
     if agree.sum() < 2:
         return x0, sec_px
     # ...unless all of them sit at one boundary time: in a simultaneous layout (2x6, 6x2) every row's 5 s boundary
@@ -262,10 +261,37 @@ def _refine_origin(ink: np.ndarray, rows: list[RowTrace], order: tuple[tuple[Cel
     if one_time and (agree.sum() < searched or np.ptp(offsets[agree]) > 0.25 * ppm):
         return x0, sec_px
     pos, xs = pos[agree], xs[agree]
-    if (fit_scale or np.ptp(pos) >= 4.0) and np.ptp(pos) > 0:  # ticks 4 s apart pin the scale to 0.1 %
+    scaled = (fit_scale or np.ptp(pos) >= 4.0) and np.ptp(pos) > 0  # ticks 4 s apart pin the scale to 0.1 %
+    return _agreeing_ticks(pos, xs, sec_px, 0.25 * ppm, scaled) or (x0, sec_px)
+
+
+def _agreeing_ticks(pos: np.ndarray, xs: np.ndarray, sec_px: float, tol: float, scaled: bool
+                    ) -> tuple[float, float] | None:
+    """(time-zero column, px per second) from the most ticks (at times `pos`, columns `xs`) within `tol` px of one
+    line: of slope `sec_px`, or with `scaled`, any slope within 5 % of it; None if fewer than two agree.
+
+    Printed ticks agree to a tenth of a millimetre or so; a QRS or grid line taken for one lies up to a
+    millimetre off. Averaged in, two such ticks had met halfway (time zero 20 ms from either), and one in a line
+    fit had tilted a 3x4's last column 10 ms; a tolerance tight enough to leave them out of a mean at the
+    measured scale also left out every tick of a photo whose scale was 0.6 % off, hence lines of their own slope.
+    """
+    lines = [(sec_px, x - p * sec_px) for p, x in zip(pos, xs, strict=True)]
+    if scaled:
+        lines += [((xb - xa) / (pb - pa), xa - pa * (xb - xa) / (pb - pa))
+                  for (pa, xa), (pb, xb) in combinations(zip(pos, xs, strict=True), 2) if pb != pa]
+    best, inliers = (0, 0.0), None
+    for slope, icpt in lines:
+        off = np.abs(xs - icpt - slope * pos)
+        near = off < tol
+        rank = (int(near.sum()), -float(off[near].sum()))
+        if abs(slope / sec_px - 1) < 0.05 and rank > best:
+            best, inliers = rank, near
+    if inliers is None or best[0] < 2:
+        return None
+    pos, xs = pos[inliers], xs[inliers]
+    if scaled and np.ptp(pos) > 0:
         slope, icpt = np.polyfit(pos, xs, 1)
-        if abs(slope / sec_px - 1) < 0.05:
-            return float(icpt), float(slope)
+        return float(icpt), float(slope)
     return float(np.median(xs - pos * sec_px)), sec_px
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from edgeecg.imaging import thin_strokes
 from edgeecg.imaging.capture import capture
-from edgeecg.imaging.digitize import DigitizeConfig, _common_edge, _refine_origin, digitize
+from edgeecg.imaging.digitize import DigitizeConfig, _agreeing_ticks, _common_edge, _refine_origin, digitize
 from edgeecg.imaging.page import DigitizeError
 from edgeecg.imaging.render import RenderConfig, render
 from edgeecg.imaging.score import score
@@ -457,6 +457,18 @@ def test_two_ticks_a_millimetre_apart_do_not_move_time_zero_halfway(traced_row, 
     found, scale = _refine_origin(ink, rows, (cells,) * 3, x0, sec_px, ppm, fit_scale=False, clipped=False)
     assert scale == sec_px
     assert found == pytest.approx(truth + 0.5, abs=0.3) if second_off_px == 0 else found == x0
+
+
+@pytest.mark.parametrize("case", ["one off", "scale off", "scale off, one off"])
+def test_ticks_fit_the_line_most_of_them_lie_on(case):
+    """Six ticks at a 3x4's boundaries in two rows: one a QRS 3 px from its boundary (at 8.6 px/mm) had tilted
+    the fitted line and the last column 10 ms; a photo's scale 0.6 % off spreads the ticks 4 px along the row,
+    which a mean at the measured scale would count as disagreeing."""
+    sec_px, slope, icpt = 214.76, 214.76 * (1.006 if "scale" in case else 1.0), 180.0
+    pos = np.array([2.5, 5.0, 7.5, 2.5, 5.0, 7.5])
+    xs = icpt + slope * pos + np.array([0.2, -0.1, 0.1, -0.2, 0.0, 3.0 if "one off" in case else -0.1])
+    found, scale = _agreeing_ticks(pos, xs, sec_px, tol=0.25 * 8.6, scaled=True)
+    assert found == pytest.approx(icpt, abs=0.4) and scale == pytest.approx(slope, abs=0.1)
 
 
 def test_rows_whose_pens_stop_apart_say_how_far_time_zero_is_in_doubt(ecgs):
