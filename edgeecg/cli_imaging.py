@@ -392,6 +392,7 @@ def fit_confidence(
     if len(y) < 50 or y.min() == y.max():
         raise typer.BadParameter(f"{len(y)} reads ({int(y.sum())} right): need at least 50, right and wrong ones",
                                  param_hint="BENCHES")
+    shipped = confidence.load()   # before --out may replace it
     model = confidence.fit(x, y, l2, fitted_on=", ".join(runs), runs=run_of)
     out.parent.mkdir(parents=True, exist_ok=True)
     model.save(out)
@@ -423,7 +424,6 @@ def fit_confidence(
             table.add_row(run, str(kept.size), f"{kept.mean():.1%}", wrong)
         console.print(table)
     console.print(f"the fitted model on its own fitting reads: {at_bar(model.bar, model.probabilities(x))}")
-    shipped = confidence.load()
     if shipped.names == confidence.FEATURES:  # whether the model in use still holds on these reads: refit or not
         console.print(f"the shipped model on these reads: bar {shipped.bar:.3f} "
                       f"{at_bar(shipped.bar, shipped.probabilities(x))}")
