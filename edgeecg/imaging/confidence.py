@@ -7,8 +7,8 @@ behind (how much it traced, how exactly a lead printed twice reads alike, the la
 labels, the limb-lead laws, which way up the page was, how far its rows' pen ends disagree, how sharp and how
 rough it is) turns that into a probability, fitted to the bench's truth (a read is right when its median SNR is
 5 dB or more and its layout is right; `edgeecg fit-confidence` on bench runs whose seeds the reported bench does
-not draw). The digitizer refuses reads below the model's bar, set where at most 1 % of
-the reads it keeps were wrong on the fitting runs. numpy only.
+not draw). The digitizer refuses reads below the model's bar, set where at most `WRONG_SHARE` of the fitting
+reads it keeps are wrong, each run scored by a model fitted without it. numpy only.
 """
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ WRONG_SHARE = 0.015
 """The bar is set where at most this share of the kept fitting reads was wrong, each read scored by a model fitted
 without its run (`held_out`): three quarters of the 2 % the bench holds it to, as one run's draw of pages scatters
 about that estimate. Scored in sample, the fitting reads understate the error on runs the model never saw (the
-previous model's bar, at 1 % in sample, kept 2.1 % wrong reads on the first six fitting runs made again on the
-digitizer it then served)."""
+previous model's bar, set at 1 % in sample, kept 2.4 % wrong reads of the ten fitting runs made on the digitizer
+it then served)."""
 
 
 @dataclass(frozen=True)
