@@ -402,10 +402,11 @@ def fit_confidence(
         wrong = f"{1 - y[sel][kept].mean():.1%}" if kept.any() else "none"
         return f"keeps {kept.mean():.1%}, of which {wrong} wrong"
 
-    several = len(parts) >= 3
+    several = len(parts) >= confidence.HOLD_OUT_RUNS
     p = confidence.held_out(x, y, run_of, l2) if several else model.probabilities(x)
     console.print("each run scored by a model fitted without it" if several else
-                  "scored in sample (the fitting reads themselves): give 3 runs or more to hold each out in turn")
+                  f"scored in sample (the fitting reads themselves): give {confidence.HOLD_OUT_RUNS} runs or more to "
+                  "hold each out in turn")
     table = Table(title=f"calibrated confidence: {len(y)} reads, {int(y.sum())} right; bar {model.bar:.3f} "
                         f"{at_bar(model.bar, p)}")
     for col in ("stated", "reads", "mean stated", "share right"):

@@ -36,6 +36,8 @@ without its run (`held_out`): three quarters of the 2 % the bench holds it to, a
 about that estimate. Scored in sample, the fitting reads understate the error on runs the model never saw (the
 previous model's bar, set at 1 % in sample, kept 2.4 % wrong reads of the ten fitting runs made on the digitizer
 it then served)."""
+HOLD_OUT_RUNS = 3
+"""Fitting runs needed to score each by a model fitted without it (with fewer, the bar is set in sample)."""
 
 
 @dataclass(frozen=True)
@@ -199,10 +201,10 @@ def fit(x: np.ndarray, y: np.ndarray, l2: float = 1.0, wrong_share: float = WRON
     outcomes `y` [n] (1: right), with each weight kept to its sign in `signs` (default `directions()`; 0: free):
     the feature whose weight goes most against its sign is left out and the rest refitted, until none does. The
     bar is the lowest probability at which the kept reads hold at most `wrong_share` wrong ones, judged on the
-    `held_out` probabilities where `runs` names at least three runs (in sample otherwise)."""
+    `held_out` probabilities where `runs` names at least `HOLD_OUT_RUNS` runs (in sample otherwise)."""
     signs = directions() if signs is None else np.asarray(signs)
     model = _logistic(x, y, l2, signs, fitted_on)
-    several = runs is not None and len(np.unique(runs)) >= 3
+    several = runs is not None and len(np.unique(runs)) >= HOLD_OUT_RUNS
     p = held_out(x, y, runs, l2, signs) if several else model.probabilities(x)
     return replace(model, bar=bar_for(p, y, wrong_share))
 

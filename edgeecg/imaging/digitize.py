@@ -271,9 +271,10 @@ def _agreeing_ticks(pos: np.ndarray, xs: np.ndarray, sec_px: float, tol: float, 
     line: of slope `sec_px`, or with `scaled`, any slope within 5 % of it; None if fewer than two agree.
 
     Printed ticks agree to a tenth of a millimetre or so; a QRS or grid line taken for one lies up to a
-    millimetre off. Averaged in, two such ticks had met halfway (time zero 20 ms from either), and one in a line
-    fit had tilted a 3x4's last column 10 ms; a tolerance tight enough to leave them out of a mean at the
-    measured scale also left out every tick of a photo whose scale was 0.6 % off, hence lines of their own slope.
+    millimetre off. Averaged in, two such ticks had met halfway (time zero half a millimetre from either), and one
+    in a line fit had tilted a 3x4's last column; a tolerance tight enough to leave them out of a mean at the
+    measured scale also left out every tick of a photo whose scale was half a per cent off, hence lines of their
+    own slope.
     """
     lines = [(sec_px, x - p * sec_px) for p, x in zip(pos, xs, strict=True)]
     if scaled:

@@ -477,10 +477,10 @@ def pen_end(ink: np.ndarray, row: RowTrace, pen_px: float, px_per_mm: float) -> 
     # the patch was a dark grid line a millimetre on in every row it crossed (most scales put one within reach)
     i0 = x_last - a
     after = ~above[:, i0:]
-    light_at = i0 + np.argmax(after, axis=1)                           # first light column from the traced end on
-    before = i0 - np.argmax(above[:, i0::-1], axis=1)                  # last dark column up to the traced end
+    light_at = i0 + np.argmax(after, axis=1)             # the first light column from the traced end on
+    before = i0 - np.argmax(above[:, i0::-1], axis=1)    # the last dark column up to the traced end
     last = np.where(light_at > i0, light_at - 1, before)
-    ok = after.any(axis=1) & above[:, : i0 + 1].any(axis=1)    # lines dark to the patch's end carry grid
+    ok = after.any(axis=1) & above[:, : i0 + 1].any(axis=1)   # a line dark to the patch's end carries grid
     if not ok.any():
         return fallback
     edge = a + float(_crossing(lines[ok], half[ok], last[ok]).max())
