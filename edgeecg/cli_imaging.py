@@ -397,10 +397,14 @@ def fit_confidence(
     out.parent.mkdir(parents=True, exist_ok=True)
     model.save(out)
 
-    def at_bar(bar: float, p: np.ndarray, sel: np.ndarray | slice = slice(None)) -> str:   # what a bar keeps
-        kept = p[sel] >= bar
-        wrong = f"{1 - y[sel][kept].mean():.1%}" if kept.any() else "none"
-        return f"keeps {kept.mean():.1%}, of which {wrong} wrong"
+    def kept(bar: float, p: np.ndarray, sel: np.ndarray | slice = slice(None)) -> tuple[str, str]:
+        """What a bar keeps of these reads (or of `sel`), and the share of it wrong."""
+        k = p[sel] >= bar
+        return f"{k.mean():.1%}", f"{1 - y[sel][k].mean():.1%}" if k.any() else "none"
+
+    def at_bar(bar: float, p: np.ndarray) -> str:
+        share, wrong = kept(bar, p)
+        return f"keeps {share}, of which {wrong} wrong"
 
     several = len(parts) >= confidence.HOLD_OUT_RUNS
     p = confidence.held_out(x, y, run_of, l2) if several else model.probabilities(x)
@@ -420,9 +424,7 @@ def fit_confidence(
         for col in ("run", "reads", "kept", "of them wrong"):
             table.add_column(col, justify="right")
         for i, run in enumerate(runs):
-            kept = p[run_of == i] >= model.bar
-            wrong = f"{1 - y[run_of == i][kept].mean():.1%}" if kept.any() else "-"
-            table.add_row(run, str(kept.size), f"{kept.mean():.1%}", wrong)
+            table.add_row(run, str(int((run_of == i).sum())), *kept(model.bar, p, run_of == i))
         console.print(table)
     console.print(f"the fitted model on its own fitting reads: {at_bar(model.bar, model.probabilities(x))}")
     if shipped.names == confidence.FEATURES:  # whether the model in use still holds on these reads: refit or not

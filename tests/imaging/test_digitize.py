@@ -420,7 +420,7 @@ def _torn_ends(shot, rows: tuple[int, ...], mm: float = 2.0) -> np.ndarray:
 
 def test_rows_that_lost_their_traces_end_do_not_pull_time_zero_back(ecgs):
     """Two of four rows' ends erased 2 mm early: the median of the four pen ends fell a millimetre short, 40 ms
-    of every lead; the rows that reach the furthest end two of them reach now set it."""
+    of every lead; where a gap splits the rows, the half that reach past it now set it."""
     shot = render(ecgs[0], "3x4+II")
     cfg = DigitizeConfig(fs=100.0, min_confidence=0.0)
     whole = _median_snr(shot, digitize(shot.image, cfg))
