@@ -141,8 +141,13 @@ class Calibrator:
 
 @lru_cache(maxsize=4)
 def load(path: Path = DEFAULT_PATH) -> Calibrator:
-    data = json.loads(path.read_text())
-    return Calibrator(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+    """The model at `path`; a RuntimeError naming the file where it is missing, cut short or not a model."""
+    try:
+        data = json.loads(path.read_text())
+        return Calibrator(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+    except (OSError, ValueError, TypeError, AttributeError) as err:
+        raise RuntimeError(f"confidence model {path} cannot be read ({err}): reinstall edgeecg, or refit it with "
+                           "edgeecg fit-confidence") from None
 
 
 def directions(names: tuple[str, ...] = FEATURES) -> np.ndarray:

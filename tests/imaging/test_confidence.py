@@ -99,3 +99,11 @@ def test_the_bar_from_held_out_runs_is_the_stricter_where_the_fit_overfits():
     xt, yt, _ = _draws(4000, 4)
     pt = in_sample.probabilities(xt)
     assert 1 - yt[pt >= held.bar].mean() < 1 - yt[pt >= in_sample.bar].mean()
+
+
+@pytest.mark.parametrize("text", ["", '{"names": ["coverage"], "mean"', '[1, 2]', '{"weights": [1.0]}'])
+def test_a_model_file_cut_short_or_not_a_model_is_refused_naming_it(tmp_path, text):
+    bad = tmp_path / "confidence.json"
+    bad.write_text(text)
+    with pytest.raises(RuntimeError, match="cannot be read.*fit-confidence"):
+        confidence.load(bad)
