@@ -34,6 +34,7 @@ from edgeecg.imaging.page import (
 )
 from edgeecg.imaging.render import PAPERS
 from edgeecg.imaging.trace import (
+    MIN_ROW_MM,
     RowTrace,
     end_pulse,
     fill_gaps,
@@ -45,6 +46,7 @@ from edgeecg.imaging.trace import (
     pulse_shape,
     remove_rules,
     remove_specks,
+    row_extent,
     row_profile,
     tick_x,
     trace_row,
@@ -95,7 +97,7 @@ class DigitizeConfig:
 @dataclass
 class LeadQuality:
     lead: str
-    coverage: float      # share of the samples the layout shows that were traced
+    coverage: float      # share of the samples the layout shows (and the image, where it cut them) that were traced
     confidence: float
 
 
@@ -262,13 +264,15 @@ def _refine_origin(ink: np.ndarray, rows: list[RowTrace], order: tuple[tuple[Cel
         return x0, sec_px
     pos, xs = pos[agree], xs[agree]
     scaled = (fit_scale or np.ptp(pos) >= 4.0) and np.ptp(pos) > 0  # ticks 4 s apart pin the scale to 0.1 %
-    return _agreeing_ticks(pos, xs, sec_px, 0.25 * ppm, scaled) or (x0, sec_px)
+    return _agreeing_ticks(pos, xs, sec_px, 0.25 * ppm, scaled, x0) or (x0, sec_px)
 
 
-def _agreeing_ticks(pos: np.ndarray, xs: np.ndarray, sec_px: float, tol: float, scaled: bool
+def _agreeing_ticks(pos: np.ndarray, xs: np.ndarray, sec_px: float, tol: float, scaled: bool, guess: float
                     ) -> tuple[float, float] | None:
     """(time-zero column, px per second) from the most ticks (at times `pos`, columns `xs`) within `tol` px of one
-    line: of slope `sec_px`, or with `scaled`, any slope within 5 % of it; None if fewer than two agree.
+    line: of slope `sec_px`, or with `scaled`, any slope within 5 % of it; None if fewer than two agree. Of lines
+    that hold as many ticks, the one whose time zero lies nearest `guess` (the pens' ends) wins: a photo's ticks
+    fell into two pairs a millimetre and a quarter apart, and the first pair found had won, wherever it lay.
 
     Printed ticks agree to a tenth of a millimetre or so; a QRS or grid line taken for one lies up to a
     millimetre off. Averaged in, two such ticks had met halfway (time zero half a millimetre from either), and one
@@ -284,7 +288,7 @@ def _agreeing_ticks(pos: np.ndarray, xs: np.ndarray, sec_px: float, tol: float, 
     for slope, icpt in lines:
         off = np.abs(xs - icpt - slope * pos)
         near = off < tol
-        rank = (int(near.sum()), -float(off[near].sum()))
+        rank = (int(near.sum()), -abs(icpt - guess))
         if abs(slope / sec_px - 1) < 0.05 and rank > best:
             best, inliers = rank, near
     if inliers is None or best[0] < 2:
@@ -456,6 +460,17 @@ def _cut_origin(ink: np.ndarray, clean: np.ndarray, rows: list[RowTrace], pen: f
     x0, cut = origins[0]
     notes.append(f"the image cuts off the traces' {cut}: {cfg.duration - span:.1f} s of them are not in it (NaN)")
     return x0
+
+
+def _in_view(placed: list[PlacedCell], sec_px: float, fs: float, n: int, width: int) -> np.ndarray:
+    """bool [12, n]: True at the samples that some placed cell prints on a column of the image."""
+    seen = np.zeros((len(LEADS), n), bool)
+    for pc in placed:
+        a, b = sample_bounds(pc.start, pc.end, fs)
+        k = np.arange(max(a, 0), min(b, n))
+        x = pc.x0 + (k / fs - pc.start) * sec_px
+        seen[lead_index(pc.lead), k] |= (x >= 0) & (x <= width - 1)
+    return seen
 
 
 def _given_layout(name: str, n_rows: int) -> tuple[Layout, tuple[tuple[Cell, ...], ...]]:
@@ -694,6 +709,23 @@ def read_as_given(img: np.ndarray, corners: np.ndarray | None, cfg: DigitizeConf
     return result
 
 
+def _no_rows(clean: np.ndarray, ppm_x: float, ppm_y: float, speed: float) -> DigitizeError:
+    """Why no row of traces was found: rows too short for a printed ECG (a close-up of part of a page), or none."""
+    short = find_rows(clean, ppm_y, min_mm=SHORT_ROW_MM)
+    if short:
+        mm = max(row_extent(clean, y, ppm_y) for y in short) / ppm_x
+        return DigitizeError(f"found {len(short)} row(s) of trace spanning at most {mm:.0f} mm ({mm / speed:.1f} s at "
+                             f"{speed:g} mm/s), less than the {MIN_ROW_MM:.0f} mm a printed row spans: a close-up of "
+                             "part of the page; photograph the whole page")
+    return DigitizeError("no ECG trace rows found: the image does not look like a printed ECG (or the traces "
+                         "are too faint); photograph the whole page, flat and well lit")
+
+
+SHORT_ROW_MM = 20.0
+"""Rows of trace this long (under a second at 25 mm/s) are looked for where no row spans a printed one's 100 mm:
+to say that an image is a close-up of part of a page rather than no ECG at all."""
+
+
 def _read_faint_too(img: np.ndarray, corners: np.ndarray | None, cfg: DigitizeConfig) -> Digitized:
     """The page flattened and its ink and grid evidence read once, then `_read` at the image's own ink level,
     above a dark grid's dashes, and at the FAINT_LEVELS; the first try's refusal if none reads. Blur does not
@@ -799,8 +831,7 @@ def _read(page: Page, ink: np.ndarray, grid_img: np.ndarray, sharp: float, cfg: 
                  for b in baselines]
         baselines = [b for b, g in zip(baselines, paper, strict=True) if g >= 0.3 * float(np.median(paper))]
     if not baselines:
-        raise DigitizeError("no ECG trace rows found: the image does not look like a printed ECG (or the traces "
-                            "are too faint); photograph the whole page, flat and well lit")
+        raise _no_rows(clean, ppm_x, ppm_y, cfg.speed)
     counts = {len(order) for layout in ([get_layout(cfg.layout)] if cfg.layout != "auto" else LAYOUTS.values())
               for order in layout_match.row_orders(layout)}
     if len(baselines) not in counts:
@@ -842,7 +873,8 @@ def _read(page: Page, ink: np.ndarray, grid_img: np.ndarray, sharp: float, cfg: 
     x0 = x_end - cfg.duration * sec_px
     span = (x_end - float(np.median([r.x_start for r in rows]))) / sec_px
     end_cut = not after and x_end >= ink.shape[1] - 3 - lw
-    if x0 < -0.02 * ink.shape[1] or (end_cut and span < cfg.duration - SHORT_S):
+    cut = x0 < -0.02 * ink.shape[1] or (end_cut and span < cfg.duration - SHORT_S)
+    if cut:
         x0 = _cut_origin(ink, clean, rows, pen, lw, x_end, span, sec_px, ppm_x, cfg, bool(pulses), notes)
     gain, pulse_gap = cfg.gain, 0.0
     if gain is None:
@@ -895,6 +927,8 @@ def _read(page: Page, ink: np.ndarray, grid_img: np.ndarray, sharp: float, cfg: 
     signal, placed = assembled(order)
 
     shown = observed_mask(layout, cfg.fs, n)
+    if cut:   # what the image cut off is known to be missing: coverage is of the traces in it
+        shown &= _in_view(placed, sec_px, cfg.fs, n, ink.shape[1])
     ambiguous = float(np.mean([r.ambiguous for r in rows]))
     # waves that left their row's band for a neighbour's: where traces cross, the tracer can follow the wrong one
     crossing = float(np.mean([r.clipped(top=i > 0, bottom=i + 1 < len(rows))[r.x_start: r.x_end + 1].mean()

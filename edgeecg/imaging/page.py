@@ -274,7 +274,8 @@ def find_page(rgb: np.ndarray) -> np.ndarray | None:
     and the bright low-saturation sheet against a darker background. The textured chart's (a sheet's outline
     can take in a bright object beside it), unless shadow or blur bent it within the sheet (_chart_bent),
     else the sheet's (grid-less paper), which is then flooded from between its traces as well, in case a lit
-    desk passed for paper or a shadow cut a stretch off (_flooded_sheet).
+    desk passed for paper or a shadow cut a stretch off (_paper_flood); None too where that flood fills the
+    frame and the sheet's outline is a shadow's soft edge (_shadow_cut).
     """
     h, w = rgb.shape[:2]
     scale = 800.0 / max(h, w)
@@ -295,7 +296,11 @@ def find_page(rgb: np.ndarray) -> np.ndarray | None:
     textured_q = _quad(chart, 0.15)
     sheet_q = _quad(cv2.morphologyEx(paper, cv2.MORPH_OPEN, np.ones((5, 5), np.uint8)), 0.12)
     if textured_q is None or not _squarish(textured_q[0]):  # the sheet's outline will flatten the page
-        flooded = _flooded_sheet(value, cv2.bitwise_and(textured, paper))
+        plateau = cv2.morphologyEx(value, cv2.MORPH_CLOSE, np.ones((9, 9), np.uint8))
+        flood = _paper_flood(plateau, cv2.bitwise_and(textured, paper))
+        if flood is not None and sheet_q is not None and _shadow_cut(flood, plateau, sheet_q[0]):
+            return None
+        flooded = None if flood is None else _quad(flood, 0.12)
         if flooded is not None and _holds_the_sheet_better(flooded[0], sheet_q, textured):
             sheet_q = flooded
     found = [q for q in (textured_q, sheet_q) if q is not None]
@@ -315,23 +320,53 @@ def find_page(rgb: np.ndarray) -> np.ndarray | None:
     return corners / scale
 
 
-def _flooded_sheet(value: np.ndarray, texture: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """The sheet as the plateau of light that floods out from the paper between its traces.
+def _paper_flood(plateau: np.ndarray, texture: np.ndarray) -> np.ndarray | None:
+    """The plateau of light that floods out from the paper between its traces, as a mask (None: no traces).
 
-    A grey closing wipes out what is printed on the sheet (lines, text, moire from a screen), leaving its
-    paper: light and shade change that smoothly, while the sheet's edge is a step. A flood that follows
-    small steps only (4 levels a pixel) crosses the light but stops at the edge, even where a lit desk is as
-    bright as the sheet's own shade and a threshold takes both. A shadow that darkens the sheet and the desk
-    alike can let it leak: the caller checks the outline.
+    `plateau`, a grey closing, has wiped out what is printed on the sheet (lines, text, moire from a screen),
+    leaving its paper: light and shade change that smoothly, while the sheet's edge is a step. A flood that
+    follows small steps only (4 levels a pixel) crosses the light but stops at the edge, even where a lit desk
+    is as bright as the sheet's own shade and a threshold takes both. A shadow that darkens the sheet and the
+    desk alike can let it leak: the caller checks the outline.
     """
     rows = cv2.morphologyEx(texture, cv2.MORPH_CLOSE, np.ones((61, 1), np.uint8))  # bands of trace: one block
     if not rows.any():
         return None
-    plateau = cv2.morphologyEx(value, cv2.MORPH_CLOSE, np.ones((9, 9), np.uint8))
     seed = cv2.minMaxLoc(plateau, mask=rows)[3]  # the brightest paper among the traces
-    mask = np.zeros((value.shape[0] + 2, value.shape[1] + 2), np.uint8)
-    cv2.floodFill(plateau, mask, seed, 0, 4, 4, 4 | cv2.FLOODFILL_MASK_ONLY | (255 << 8))
-    return _quad(cv2.morphologyEx(mask[1:-1, 1:-1], cv2.MORPH_CLOSE, np.ones((9, 9), np.uint8)), 0.12)
+    mask = np.zeros((plateau.shape[0] + 2, plateau.shape[1] + 2), np.uint8)
+    cv2.floodFill(plateau.copy(), mask, seed, 0, 4, 4, 4 | cv2.FLOODFILL_MASK_ONLY | (255 << 8))
+    return cv2.morphologyEx(mask[1:-1, 1:-1], cv2.MORPH_CLOSE, np.ones((9, 9), np.uint8))
+
+
+SOFT_STEP = 30
+"""Change of the paper's light (0-255, 8 px either side at the 800 px working size) below which a side of the
+sheet's outline is a shadow's soft edge: a sheet's edge against a desk stepped by 80 or more on every simulated
+photo looked at (the fitting seeds' photos and poor photos); a real close-up's shadow across the chart, by 8."""
+
+
+def _shadow_cut(flood: np.ndarray, plateau: np.ndarray, corners: np.ndarray) -> bool:
+    """True when the sheet's outline `corners` is a shadow's edge, not the sheet's: the paper's light floods
+    the whole frame (no step anywhere closes it) and every side of the outline that runs inside the frame is
+    soft. A close-up whose sheet fills the frame, half of it in a phone's shadow, had been flattened to its lit
+    half, which cut its second row of traces off; where the flood fills the frame through a shadow that leaked
+    it onto the desk, the sheet's sides elsewhere still step."""
+    if np.count_nonzero(flood) < 0.97 * flood.size:
+        return False
+    h, w = plateau.shape
+    soft = []
+    for a, b in zip(corners, np.roll(corners, -1, axis=0), strict=True):
+        length = max(float(np.linalg.norm(b - a)), 1e-6)
+        normal = np.array([a[1] - b[1], b[0] - a[0]]) / length
+        pts = a + np.linspace(0.1, 0.9, 40)[:, None] * (b - a)
+        if np.all((pts.min(axis=1) < 4) | (pts[:, 0] > w - 5) | (pts[:, 1] > h - 5)):
+            continue  # the outline runs along the frame's border here
+        sides = [np.rint(pts + k * 8 * normal).astype(int) for k in (1, -1)]
+        ok = np.all([(s[:, 0] >= 0) & (s[:, 0] < w) & (s[:, 1] >= 0) & (s[:, 1] < h) for s in sides], axis=0)
+        if ok.sum() < 10:
+            continue
+        lit = [plateau[s[ok, 1], s[ok, 0]].astype(np.float32) for s in sides]
+        soft.append(float(np.median(np.abs(lit[0] - lit[1]))) < SOFT_STEP)
+    return bool(soft) and all(soft)
 
 
 def _holds_the_sheet_better(flooded: np.ndarray, sheet: tuple[np.ndarray, np.ndarray] | None,

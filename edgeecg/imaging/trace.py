@@ -103,8 +103,14 @@ def row_profile(mask: np.ndarray, px_per_mm: float) -> np.ndarray:
     return cv2.GaussianBlur(counts, (1, 0), sigmaX=0, sigmaY=0.8 * px_per_mm).ravel()
 
 
-def find_rows(mask: np.ndarray, px_per_mm: float, min_coverage: float = 0.4) -> list[float]:
-    """Baseline y of every printed row: dense horizontal bands of ink that span most of the page width."""
+MIN_ROW_MM = 100.0
+"""The least length of a printed row of traces: 4 s of a 10 s strip at 25 mm/s."""
+
+
+def find_rows(mask: np.ndarray, px_per_mm: float, min_coverage: float = 0.4, min_mm: float = MIN_ROW_MM
+              ) -> list[float]:
+    """Baseline y of every printed row: dense horizontal bands of ink that span most of the page width, at least
+    `min_mm`."""
     if not mask.any():
         return []
     prof = row_profile(mask, px_per_mm)
@@ -118,18 +124,29 @@ def find_rows(mask: np.ndarray, px_per_mm: float, min_coverage: float = 0.4) -> 
         if all(abs(int(y) - p) >= min_gap for p in peaks):
             peaks.append(int(y))
     rows = []
-    band = int(2.5 * px_per_mm)
     for y in sorted(peaks):
-        cols_here = np.flatnonzero((mask[max(0, y - band): y + band + 1] > 0).any(axis=0))
-        if cols_here.size == 0:
-            continue
-        extent = cols_here[-1] - cols_here[0] + 1
-        fill = (mask[max(0, y - band): y + band + 1, cols_here[0]:cols_here[-1] + 1] > 0).mean()
+        cols_here, extent, fill = _row_band(mask, y, px_per_mm)
         # a trace row is a thin line along most of its own length, and that length is most of a 10 s strip;
         # a dark desk showing past the page's edge is ink too, but solid
-        if cols_here.size >= min_coverage * extent and extent > 100 * px_per_mm and fill < 0.5:
+        if cols_here >= min_coverage * extent and extent > min_mm * px_per_mm and fill < 0.5:
             rows.append(float(y))
     return rows
+
+
+def row_extent(mask: np.ndarray, y: float, px_per_mm: float) -> int:
+    """Columns from the first to the last inked one in the band of a row at `y`."""
+    return _row_band(mask, int(y), px_per_mm)[1]
+
+
+def _row_band(mask: np.ndarray, y: int, px_per_mm: float) -> tuple[int, int, float]:
+    """(inked columns, their extent, the inked share of the band over it) within 2.5 mm of row `y`."""
+    band = int(2.5 * px_per_mm)
+    strip = mask[max(0, y - band): y + band + 1] > 0
+    cols = np.flatnonzero(strip.any(axis=0))
+    if cols.size == 0:
+        return 0, 0, 0.0
+    extent = int(cols[-1] - cols[0] + 1)
+    return int(cols.size), extent, float(strip[:, cols[0]: cols[-1] + 1].mean())
 
 
 def _runs(band: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -408,6 +408,17 @@ def test_a_print_below_2_px_per_mm_is_refused_naming_its_resolution(ecgs):
         digitize(small, DigitizeConfig(fs=100.0))
 
 
+def test_a_close_up_of_part_of_a_page_is_refused_as_one(ecgs):
+    """A phone held close to two rows of a page shows under 4 s of them: no row spans a printed one's 100 mm,
+    and the refusal says so (before: "no ECG trace rows found", as for an image with no ECG at all)."""
+    shot = render(ecgs[0], "3x4+II")
+    h, w = shot.image.shape[:2]
+    x0 = int(0.3 * w)
+    close_up = shot.image[int(0.12 * h): int(0.55 * h), x0: x0 + int(80 * shot.truth.px_per_mm)]
+    with pytest.raises(DigitizeError, match=r"found 2 row\(s\) of trace spanning at most 8\d mm .* a close-up"):
+        digitize(close_up, DigitizeConfig(fs=100.0))
+
+
 def _torn_ends(shot, rows: tuple[int, ...], mm: float = 2.0) -> np.ndarray:
     """The page with the last `mm` of these rows' traces erased (a blurred photo loses a faint pen's end)."""
     ppm = shot.truth.px_per_mm
@@ -467,8 +478,22 @@ def test_ticks_fit_the_line_most_of_them_lie_on(case):
     sec_px, slope, icpt = 214.76, 214.76 * (1.006 if "scale" in case else 1.0), 180.0
     pos = np.array([2.5, 5.0, 7.5, 2.5, 5.0, 7.5])
     xs = icpt + slope * pos + np.array([0.2, -0.1, 0.1, -0.2, 0.0, 3.0 if "one off" in case else -0.1])
-    found, scale = _agreeing_ticks(pos, xs, sec_px, tol=0.25 * 8.6, scaled=True)
+    found, scale = _agreeing_ticks(pos, xs, sec_px, tol=0.25 * 8.6, scaled=True, guess=icpt + 4.0)
     assert found == pytest.approx(icpt, abs=0.4) and scale == pytest.approx(slope, abs=0.1)
+
+
+@pytest.mark.parametrize("true_pair_first", [True, False])
+def test_of_two_tick_pairs_the_one_nearer_the_pens_ends_sets_time_zero(true_pair_first):
+    """A photo's ticks fell into two pairs a millimetre and a quarter apart (one pair R-S strokes at the
+    boundary); both hold as many ticks, and the pens' ends, within a millimetre of the truth, tell them apart
+    whichever pair is found first."""
+    ppm, sec_px, truth = 8.6, 214.76, 180.0
+    true_pair = (np.array([2.5, 7.5]), truth + sec_px * np.array([2.5, 7.5]))
+    off_pair = (np.array([5.0, 5.0]), truth + 1.25 * ppm + sec_px * np.array([5.0, 5.0]))
+    pairs = (true_pair, off_pair) if true_pair_first else (off_pair, true_pair)
+    pos, xs = (np.concatenate([p[i] for p in pairs]) for i in (0, 1))
+    found, scale = _agreeing_ticks(pos, xs, sec_px, tol=0.25 * ppm, scaled=False, guess=truth + 0.6 * ppm)
+    assert found == pytest.approx(truth, abs=0.1) and scale == sec_px
 
 
 def test_rows_whose_pens_stop_apart_say_how_far_time_zero_is_in_doubt(ecgs):

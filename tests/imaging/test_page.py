@@ -199,3 +199,20 @@ def test_a_dark_grid_passing_the_threshold_in_dashes_sets_a_floor_only_when_aske
     qrs[250:350, 100:700:5] = 200   # enough columns to count as lines, but only in two strips
     qrs[300, :] = 250
     assert grid_floor(qrs, (qrs > 100).astype(np.uint8) * 255, broken_lines=True) == 0.0
+
+
+def test_a_sheet_filling_the_frame_half_in_shadow_is_read_whole():
+    """A close-up whose chart fills the frame, its lower part in a phone's soft shadow: the shade took that part
+    below the brightness threshold, and the lit part's outline (three sides on the frame's border, the fourth
+    the shadow's edge) had been flattened as the sheet, cutting a row of traces off. The paper's light floods
+    the whole frame through the shadow's soft edge, so the frame is read as it is."""
+    img = np.full((900, 1200, 3), 236, np.float32)
+    img[::8, :] = img[:, ::8] = (205, 190, 215)   # a pale red grid all over: no desk in view
+    x = np.arange(0, 1200)
+    for base in (250, 650):
+        y = base + 40 * np.exp(-(((x % 180) - 90) / 6.0) ** 2)
+        cv2.polylines(img, [np.stack([x, y], axis=1).astype(np.int32)], False, (40, 40, 40), 2)
+    shade = np.zeros(img.shape[:2], np.float32)
+    cv2.fillConvexPoly(shade, np.array([[0, 560], [1200, 380], [1200, 900], [0, 900]], np.int32), 1.0)
+    img *= 1.0 - 0.45 * cv2.GaussianBlur(shade, (0, 0), 45)[..., None]
+    assert find_page(np.clip(img, 0, 255).astype(np.uint8)) is None
