@@ -8,6 +8,7 @@ samples at their true time, NaN elsewhere. numpy + OpenCV only.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from itertools import combinations
 
@@ -695,32 +696,38 @@ def _check_limb_laws(agreement: float | None) -> None:
 
 
 OUTLINE_GROWTH = (1.04, 1.10)
-"""How much larger than the chart's outline the page is flattened again where the traces still reach its edge. The
-grid's texture can stop short of the traces' ends by more than 4 % of the page: a photo's traces still reached
-the edge of the first larger area, and their pens' ends, on which time zero hangs, read 1 mm early (-2.1 dB)."""
+"""How much larger than the chart's outline the page is flattened again where the traces reach its edge, until
+they do not. The grid's texture can stop short of the traces' ends by more than 4 % of the page: a photo's traces
+still reached the edge of the first larger area, and their pens' ends, on which time zero hangs, read 1 mm early
+(-2.1 dB). Where both still cut them, the 4 % read is kept."""
 
 
 def read_as_given(img: np.ndarray, corners: np.ndarray | None, cfg: DigitizeConfig) -> Digitized:
     """One reading of the image as it lies (the page outline `corners`, or None): no other position tried,
     no limb-law check, no confidence bar. What `digitize` weighs for each position it tries."""
     result = _read_faint_too(img, corners, cfg)
-    if corners is None:
+    if corners is None or not _clipped(result, max):
         return result
-    centre = corners.mean(axis=0)
+    # the chart's outline cut a row's end, which time zero hangs on: flatten larger areas until most rows' ends
+    # are inside (a row's ink can run on to the edge of a wider area: a desk's, an object's)
+    centre, widened = corners.mean(axis=0), []
     for grow in OUTLINE_GROWTH:
-        if not _clipped(result):
-            return result
-        try:   # the chart's outline cut the traces' ends, which time zero hangs on: flatten a larger area
-            result = _read_faint_too(img, centre + grow * (corners - centre), cfg)
+        try:
+            wider = _read_faint_too(img, centre + grow * (corners - centre), cfg)
         except DigitizeError:
             break
-    if _clipped(result):
-        result.quality.notes.append("the traces reach the edge of the flattened chart: timing may be off")
+        if not _clipped(wider, np.median):
+            return wider
+        widened.append(wider)
+    # still cut: the least widened read (the most widened one takes in more of what lies beyond the page)
+    result = widened[0] if widened else result
+    result.quality.notes.append("the traces reach the edge of the flattened chart: timing may be off")
     return result
 
 
-def _clipped(result: Digitized) -> bool:
-    return max(r.x_end for r in result.rows) >= result.flat.shape[1] - 3
+def _clipped(result: Digitized, over: Callable[[list[int]], float]) -> bool:
+    """True where the rows' traced ends, taken `over` the rows (max: any; median: most), reach the page's edge."""
+    return over([r.x_end for r in result.rows]) >= result.flat.shape[1] - 3
 
 
 
