@@ -730,8 +730,6 @@ def _clipped(result: Digitized, over: Callable[[list[int]], float]) -> bool:
     return over([r.x_end for r in result.rows]) >= result.flat.shape[1] - 3
 
 
-
-
 def _no_rows(clean: np.ndarray, ppm_x: float, ppm_y: float, speed: float) -> DigitizeError:
     """Why no row of traces was found: rows too short for a printed ECG (a close-up of part of a page), or none."""
     short = find_rows(clean, ppm_y, min_mm=SHORT_ROW_MM)
