@@ -252,6 +252,12 @@ def _qualities(text: str) -> tuple[int, ...]:
     return qualities
 
 
+def _run_label(name: str, run: dict) -> str:
+    """A bench run's folder name with its print style, and its layout set where it is not the bench's own."""
+    layouts = run.get("layouts", "bench")
+    return f"{name} ({run.get('style', '?')} style{'' if layouts == 'bench' else f', {layouts} layouts'})"
+
+
 def _peak_memory(sources, seed: int, config: DigitizeConfig) -> float:
     """Peak array memory while digitizing one 2200 x 1700 bench photo as the bench does (`config`: its tracer)."""
     from edgeecg.imaging.bench import peak_memory_mb
@@ -382,7 +388,7 @@ def fit_confidence(
         try:
             payload = json.loads(path.read_text())
             parts.append(confidence.bench_reads(payload))
-            runs.append(f"{path.parent.name} ({payload['overall'].get('style', '?')} style)")
+            runs.append(_run_label(path.parent.name, payload["overall"]))
         except (json.JSONDecodeError, KeyError, TypeError) as err:
             raise typer.BadParameter(f"{path} is not a bench-digitize.json with per-image features ({err!r}); "
                                      "make one with edgeecg bench digitize ... --min-confidence 0",

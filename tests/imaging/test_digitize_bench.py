@@ -135,12 +135,15 @@ def test_fit_confidence_fits_bench_reads_and_refuses_too_few(tmp_path):
     # three runs or more: each is scored by a model fitted without it, and the bar is set on those scores
     for run in ("r1", "r2", "r3"):
         (tmp_path / run).mkdir()
-        (tmp_path / run / "bench-digitize.json").write_text(json.dumps(many))
+        layouts = "vendor" if run == "r3" else "bench"
+        (tmp_path / run / "bench-digitize.json").write_text(
+            json.dumps(dict(many, overall=dict(many["overall"], layouts=layouts))))
     held = CliRunner().invoke(app, ["fit-confidence", *(str(tmp_path / r / "bench-digitize.json") for r in
                                                         ("r1", "r2", "r3")), "--out", str(tmp_path / "h.json")])
     assert held.exit_code == 0, held.output
     assert "each run scored by a model fitted without it" in held.output
-    assert "each run held out" in held.output and all(f"{r} (own style)" in held.output for r in ("r1", "r2", "r3"))
+    assert "each run held out" in held.output and all(f"{r} (own style)" in held.output for r in ("r1", "r2"))
+    assert "r3 (own style, vendor layouts)" in held.output
 
 
 @pytest.mark.parametrize("text", ["{", '{"overall": {}}', '{"overall": {}, "images": [{"ok": true, "detected": "12x1", '
