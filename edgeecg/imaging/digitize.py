@@ -467,11 +467,16 @@ def _in_view(placed: list[PlacedCell], sec_px: float, fs: float, n: int, width: 
     """bool [12, n]: True at the samples that some placed cell prints on a column of the image."""
     seen = np.zeros((len(LEADS), n), bool)
     for pc in placed:
-        a, b = sample_bounds(pc.start, pc.end, fs)
-        k = np.arange(max(a, 0), min(b, n))
-        x = pc.x0 + (k / fs - pc.start) * sec_px
-        seen[lead_index(pc.lead), k] |= (x >= 0) & (x <= width - 1)
+        k, x = _sample_columns(pc.start, pc.end, pc.x0, sec_px, fs)
+        keep = (k >= 0) & (k < n)
+        seen[lead_index(pc.lead), k[keep]] |= (x[keep] >= 0) & (x[keep] <= width - 1)
     return seen
+
+
+def _sample_columns(start: float, end: float, x0: float, sec_px: float, fs: float) -> tuple[np.ndarray, np.ndarray]:
+    """(sample indices, page columns) of a cell showing `start`-`end` s, printed from column `x0`."""
+    k = np.arange(*sample_bounds(start, end, fs))
+    return k, x0 + (k / fs - start) * sec_px
 
 
 def _given_layout(name: str, n_rows: int) -> tuple[Layout, tuple[tuple[Cell, ...], ...]]:
@@ -519,8 +524,7 @@ def _sheet_scale(shape: tuple[int, int], estimate: float) -> tuple[float, float,
 def _cell_values(row: RowTrace, cell: Cell, xa: float, sec_px: float, mv_px: float, fs: float,
                  baseline: float, margin: float) -> tuple[np.ndarray, np.ndarray]:
     """(sample indices, mV values) of the cell printed from column xa, read at the sample times."""
-    k = np.arange(*sample_bounds(cell.start, cell.end, fs))
-    x = xa + (k / fs - cell.start) * sec_px
+    k, x = _sample_columns(cell.start, cell.end, xa, sec_px, fs)
     y = row.y
     if row.px.size < 2:
         return k, np.full(len(k), np.nan)

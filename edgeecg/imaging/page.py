@@ -334,7 +334,7 @@ def _paper_flood(plateau: np.ndarray, texture: np.ndarray) -> np.ndarray | None:
         return None
     seed = cv2.minMaxLoc(plateau, mask=rows)[3]  # the brightest paper among the traces
     mask = np.zeros((plateau.shape[0] + 2, plateau.shape[1] + 2), np.uint8)
-    cv2.floodFill(plateau.copy(), mask, seed, 0, 4, 4, 4 | cv2.FLOODFILL_MASK_ONLY | (255 << 8))
+    cv2.floodFill(plateau, mask, seed, 0, 4, 4, 4 | cv2.FLOODFILL_MASK_ONLY | (255 << 8))  # mask only: image kept
     return cv2.morphologyEx(mask[1:-1, 1:-1], cv2.MORPH_CLOSE, np.ones((9, 9), np.uint8))
 
 
