@@ -340,10 +340,10 @@ def _paper_flood(plateau: np.ndarray, texture: np.ndarray) -> np.ndarray | None:
 
 SOFT_STEP = 30
 """Change of the paper's light (0-255, 8 px either side at the 800 px working size) below which a side of the
-sheet's outline is a shadow's soft edge. A sheet's edge against a desk mostly steps by 50-170 on simulated photos
-(a blurred poor photo's side down to 25, a side along a pale object less), but none of the fitting seeds' 228
-photos and poor photos had every inner side below it with the paper's light flooding the frame; a real close-up's
-shadow across its chart steps by 8."""
+sheet's outline is a shadow's soft edge. In a one-off scan of the fitting seeds' simulated photos and poor photos
+(not a script here), a sheet's edge against a desk stepped far more, blurred poor photos' sides less, and none had
+every inner side below it with the paper's light flooding the frame; a real close-up's shadow across its chart
+(ecg00008) is far under it."""
 
 
 def _shadow_cut(flood: np.ndarray, plateau: np.ndarray, corners: np.ndarray) -> bool:

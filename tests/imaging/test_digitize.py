@@ -412,7 +412,7 @@ def test_a_print_below_2_px_per_mm_is_refused_naming_its_resolution(ecgs):
 
 def test_an_outline_that_cuts_the_traces_ends_by_more_than_4_percent_is_widened_until_it_does_not(ecgs):
     """The grid's texture can stop short of the traces' ends; an outline 4 % inside them on each side still cut
-    them once widened by 4 %, and time zero, which hangs on the pens' ends, read early (-1.7 dB here)."""
+    them once widened by 4 %, and time zero, which hangs on the pens' ends, read early (below 0 dB on the old code)."""
     from edgeecg.imaging.digitize import read_as_given
     from edgeecg.imaging.page import find_page
 
