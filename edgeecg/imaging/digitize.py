@@ -838,7 +838,8 @@ def _read(page: Page, ink: np.ndarray, grid_img: np.ndarray, sharp: float, cfg: 
     if baselines and grid_found:
         # a flattened photo keeps some perspective: put every row's millimetres at even spacing; a deskewed
         # scan keeps a few hundredths of a degree, 0.3 px from top row to bottom at 150 dpi: line the rows up
-        even = gridscale.even_column_maps(grid_img, _near_ink(mask), baselines, ppm_x) if page.found_page else None
+        column_maps = gridscale.even_column_maps if page.found_page else gridscale.leaning_column_maps
+        even = column_maps(grid_img, _near_ink(mask), baselines, ppm_x)
         if even is not None:
             maps, ppm_x = even
         else:

@@ -265,8 +265,16 @@ def even_column_maps(grid: np.ndarray, ink_mask: np.ndarray, baselines: list[flo
         return None
     ref = rows[len(rows) // 2][1]
     inner = slice(int(0.1 * w), int(0.9 * w))
+    return _even_maps([(b, m + 5 * np.round(np.mean(ref[inner] - m[inner]) / 5)) for b, m in rows], h, w)
+
+
+def _even_maps(aligned: list[tuple[float, np.ndarray]], h: int, w: int
+               ) -> tuple[tuple[np.ndarray, np.ndarray], float] | None:
+    """even_column_maps' maps from the millimetre coordinate m(x) of bands at heights b, numbered alike; None
+    where they would move no column by 0.3 px or a band's m does not rise."""
+    ref = aligned[len(aligned) // 2][1]
+    inner = slice(int(0.1 * w), int(0.9 * w))
     x = np.arange(w, dtype=np.float64)
-    aligned = [(b, m + 5 * np.round(np.mean(ref[inner] - m[inner]) / 5)) for b, m in rows]
     slope = (ref[inner][-1] - ref[inner][0]) / (x[inner][-1] - x[inner][0])   # mm per px, middle row
     offset = float(np.mean(ref[inner] - slope * x[inner]))
     mm = offset + slope * x                                    # the even-mm coordinate of each output column
@@ -298,3 +306,52 @@ def even_column_maps(grid: np.ndarray, ink_mask: np.ndarray, baselines: list[flo
             map_x[a:b] += s32[i]
     map_y = np.broadcast_to(ys[:, None].astype(np.float32), (h, w))
     return (map_x.astype(np.float32, copy=False), np.ascontiguousarray(map_y)), 1.0 / slope
+
+
+LEAN_BAND_MM = 3.0
+"""Height of the thin bands whose vertical lines `leaning_column_maps` reads, and their spacing: a line leaning
+10 degrees moves 0.5 mm across one, which keeps its 1 mm phase readable."""
+LEAN_MM = 2.0
+"""How far (mm) some band's lines must lie from the middle band's, at the same column, before a page counts as
+leaning: below it, lining the rows up (row_alignment) corrects what there is."""
+
+
+def leaning_column_maps(grid: np.ndarray, ink_mask: np.ndarray, baselines: list[float], px_per_mm: float
+                        ) -> tuple[tuple[np.ndarray, np.ndarray], float] | None:
+    """even_column_maps for a page photographed at a slant with no outline in view to flatten it by.
+
+    Seen from an angle, the vertical lines lean and fan out: on ecg00030 a row's 5 mm lines lay 9 mm right of
+    the next row's at the left edge and in line at the right, so every row read its leads at its own times.
+    Rows are too far apart to be lined up by the nearest 5 mm line; thin bands every LEAN_BAND_MM are not, so
+    each band's lines are numbered from the band above (following the lean's trend across gaps where traces
+    hide the grid) and the page is resampled band by band. None where the lines lean by less than LEAN_MM,
+    show in too few bands, or cannot be followed.
+    """
+    if len(baselines) < 2:
+        return None
+    h, w = grid.shape
+    pitch = float(np.median(np.diff(baselines)))
+    half = 0.5 * LEAN_BAND_MM * px_per_mm
+    g = _blanked(grid, ink_mask)
+    bands: list[tuple[float, np.ndarray]] = []
+    for y in np.arange(max(half, baselines[0] - pitch / 2), min(h - half, baselines[-1] + pitch / 2),
+                       2 * half):
+        m = column_phase(_sums(g[int(y - half): int(y + half)], 0), px_per_mm)
+        if m is not None:
+            bands.append((float(y), m))
+    covered = [any(abs(b - y) < pitch / 2 for y, _ in bands) for b in baselines]
+    if not all(covered):
+        return None
+    inner = slice(int(0.1 * w), int(0.9 * w))
+    numbered = [bands[0]]
+    for y, m in bands[1:]:
+        (y1, m1), trend = numbered[-1], 0.0
+        if len(numbered) > 1:
+            y0, m0 = numbered[-2]
+            trend = (m1[inner] - m0[inner]) / (y1 - y0)
+        expected = m1[inner] + trend * (y - y1)
+        numbered.append((y, m + 5 * np.round(np.mean(expected - m[inner]) / 5)))
+    ref = numbered[len(numbered) // 2][1]
+    if max(float(np.abs(m[inner] - ref[inner]).max()) for _, m in numbered) < LEAN_MM:
+        return None
+    return _even_maps(numbered, h, w)
