@@ -69,6 +69,9 @@ before anything else is weighed; the calibrated confidence (confidence.py) then 
 FAINT_LEVELS = (0.8, 0.65)
 """Fractions of an image's own ink level tried in turn where nothing readable comes out at that level: a faint,
 motion-blurred trace falls apart at the level that bold labels and the grid pull Otsu's threshold to."""
+END_SPREAD_MM = 1.0
+"""How far (median, mm) the rows' pen ends may lie from their median before a read says that its time zero is in
+doubt; the confidence weighs the spread up to this much (a read 10-20 ms off scores below 5 dB)."""
 SECOND_TRY_COMPLETENESS = 0.75
 """The completeness a second try (a lower ink level, a floor over a dark grid) must reach: more of the paper's noise
 passes at a lower level, and a read that only just reaches MIN_COMPLETENESS at such a level is often one whose
@@ -665,7 +668,7 @@ def read_features(result: Digitized, e: orientation.Evidence, sure: bool) -> con
         copy_exactness=0.0 if q.copy_exactness is None else q.copy_exactness,
         copies_checked=float(q.copy_exactness is not None),
         roughness=confidence.roughness(signal), log_amplitude=confidence.log_amplitude(signal),
-        end_spread=float(np.clip(q.end_spread_mm, 0.0, 1.0)))
+        end_spread=float(np.clip(q.end_spread_mm, 0.0, END_SPREAD_MM)))
 
 
 def _calibrated(result: Digitized, e: orientation.Evidence, sure: bool, cfg: DigitizeConfig) -> Digitized:
@@ -896,6 +899,9 @@ def _read(page: Page, ink: np.ndarray, grid_img: np.ndarray, sharp: float, cfg: 
     ends = np.array([(pen_start if after else pen_end)(ink, r, pen, ppm_x) for r in rows])
     x_end = _common_edge(ends, ppm_x, last=not after) + (cfg.duration * sec_px if after else 0.0)
     end_spread = float(np.median(np.abs(ends - np.median(ends)))) / ppm_x
+    if end_spread > END_SPREAD_MM:
+        notes.append(f"the rows' traces {'start' if after else 'end'} up to {np.ptp(ends) / ppm_x:.1f} mm apart: "
+                     "where the page's time begins is in doubt (a row cut by the image's edge, a mark beside a trace)")
     x0 = x_end - cfg.duration * sec_px
     span = (x_end - float(np.median([r.x_start for r in rows]))) / sec_px
     end_cut = not after and x_end >= ink.shape[1] - 3 - lw

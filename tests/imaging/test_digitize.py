@@ -132,6 +132,16 @@ def test_rows_of_a_scan_are_lined_up_on_the_grid(ecgs):
     assert abs(lag["aVF"] - lag["I"]) < 1.2 and abs(lag["V6"] - lag["V1"]) < 1.2
 
 
+def test_a_page_photographed_at_a_slant_filling_the_frame_is_read_from_its_grid(ecgs, keystone):
+    """No outline to flatten it by, its vertical lines leaning up to 8 % of the width: each row's leads sat at
+    their own times, and the limb leads broke Einthoven's law (refused on the old code, agreement 0.01). Read
+    band by band from the grid, it reads as a photo does."""
+    shot = render(ecgs[1], "3x4+II", RenderConfig(dpi=120, grid="pink"))
+    out = digitize(keystone(shot.image, 0.08), DigitizeConfig(fs=100.0, min_confidence=0.0))
+    assert out.quality.layout == "3x4+II" and not out.quality.page_found
+    assert _median_snr(shot, out) > 15.0
+
+
 def test_a_pale_pen_under_bold_labels_is_read_at_the_images_own_level(ecgs):
     """A pale grey pen under bold black labels: Otsu's level lands between the labels and the trace (most of
     the ink, in one sharp mode below it), so the split is redone below; before, the trace fell apart at
@@ -521,3 +531,14 @@ def test_rows_whose_pens_stop_apart_say_how_far_time_zero_is_in_doubt(ecgs):
     assert whole.end_spread_mm < 0.1 and whole.features["end_spread"] == pytest.approx(whole.end_spread_mm, abs=1e-3)
     torn = digitize(_torn_ends(shot, (0, 2)), DigitizeConfig(fs=100.0, min_confidence=0.0)).quality
     assert 0.7 < torn.end_spread_mm < 1.3 and torn.confidence < whole.confidence
+
+
+def test_rows_whose_pens_stop_far_apart_say_so_in_a_note(ecgs):
+    """Two rows' ends 4 mm short: time zero is in doubt by more than the confidence weighs, and the note (which a
+    refusal quotes) says by how much, so that a user knows what to retake."""
+    shot = render(ecgs[0], "3x4+II")
+    torn = digitize(_torn_ends(shot, (0, 2), mm=4.0), DigitizeConfig(fs=100.0, min_confidence=0.0)).quality
+    assert torn.end_spread_mm > 1.0
+    assert any(n.startswith("the rows' traces end up to 4.") for n in torn.notes), torn.notes
+    whole = digitize(shot.image, DigitizeConfig(fs=100.0, min_confidence=0.0)).quality
+    assert not any("traces end up to" in n for n in whole.notes)
