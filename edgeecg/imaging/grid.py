@@ -311,6 +311,9 @@ def _even_maps(aligned: list[tuple[float, np.ndarray]], h: int, w: int
 LEAN_BAND_MM = 3.0
 """Height of the thin bands whose vertical lines `leaning_column_maps` reads, and their spacing: a line leaning
 10 degrees moves 0.5 mm across one, which keeps its 1 mm phase readable."""
+LEAN_PITCHES = (1.0, 0.9, 1.1)
+"""Line pitches, as shares of the page's, at which a band's lines are looked for: seen at a slant, the far edge's
+millimetres are up to a tenth finer or coarser than the page's median, too far for one pitch to follow."""
 LEAN_MM = 2.0
 """How far (mm) some band's lines must lie from the middle band's, at the same column, before a page counts as
 leaning: below it, lining the rows up (row_alignment) corrects what there is."""
@@ -336,7 +339,8 @@ def leaning_column_maps(grid: np.ndarray, ink_mask: np.ndarray, baselines: list[
     bands: list[tuple[float, np.ndarray]] = []
     for y in np.arange(max(half, baselines[0] - pitch / 2), min(h - half, baselines[-1] + pitch / 2),
                        2 * half):
-        m = column_phase(_sums(g[int(y - half): int(y + half)], 0), px_per_mm)
+        profile = _sums(g[int(y - half): int(y + half)], 0)
+        m = next((m for f in LEAN_PITCHES if (m := column_phase(profile, f * px_per_mm)) is not None), None)
         if m is not None:
             bands.append((float(y), m))
     covered = [any(abs(b - y) < pitch / 2 for y, _ in bands) for b in baselines]
