@@ -134,7 +134,7 @@ def test_rows_of_a_scan_are_lined_up_on_the_grid(ecgs):
 
 def test_a_page_photographed_at_a_slant_filling_the_frame_is_read_from_its_grid(ecgs, keystone):
     """No outline to flatten it by, its vertical lines leaning up to 8 % of the width: each row's leads sat at
-    their own times, and the limb leads broke Einthoven's law (refused on the old code, agreement 0.01). Read
+    their own times, and the limb leads broke Einthoven's law (the old code refused it for that). Read
     band by band from the grid, it reads as a photo does."""
     shot = render(ecgs[1], "3x4+II", RenderConfig(dpi=120, grid="pink"))
     out = digitize(keystone(shot.image, 0.08), DigitizeConfig(fs=100.0, min_confidence=0.0))
