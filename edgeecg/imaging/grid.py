@@ -286,6 +286,8 @@ def _even_maps(aligned: list[tuple[float, np.ndarray]], h: int, w: int
     src = np.array(sources)
     for row in src:  # beyond the ends: carry on at the scale of the nearest columns
         ok = np.flatnonzero(np.isfinite(row))
+        if ok.size < 10:   # a band numbered whole centimetres off the middle one's: nothing to follow
+            return None
         row[: ok[0]] = row[ok[0]] - (ok[0] - x[: ok[0]]) * (row[ok[0] + 5] - row[ok[0]]) / 5
         row[ok[-1] + 1:] = row[ok[-1]] + (x[ok[-1] + 1:] - ok[-1]) * (row[ok[-1]] - row[ok[-1] - 5]) / 5
     if np.abs(src - x[None, :]).max() < 0.3:
@@ -314,6 +316,10 @@ LEAN_BAND_MM = 3.0
 LEAN_PITCHES = (1.0, 0.9, 1.1)
 """Line pitches, as shares of the page's, at which a band's lines are looked for: seen at a slant, the far edge's
 millimetres are up to a tenth finer or coarser than the page's median, too far for one pitch to follow."""
+TREND_BANDS = 4
+"""Bands whose numbered lines set the lean's trend for the next: a line may lean several millimetres over a row of
+bands hidden by traces, so the next band's lines are numbered where the trend says they should be, to the nearest
+millimetre (not the nearest 5 mm line: some grids print every line alike, and their 5 mm numbering is noise)."""
 LEAN_MM = 2.0
 """How far (mm) some band's lines must lie from the middle band's, at the same column, before a page counts as
 leaning: below it, lining the rows up (row_alignment) corrects what there is."""
@@ -323,12 +329,12 @@ def leaning_column_maps(grid: np.ndarray, ink_mask: np.ndarray, baselines: list[
                         ) -> tuple[tuple[np.ndarray, np.ndarray], float] | None:
     """even_column_maps for a page photographed at a slant with no outline in view to flatten it by.
 
-    Seen from an angle, the vertical lines lean and fan out: on ecg00030 a row's 5 mm lines lay 9 mm right of
-    the next row's at the left edge and in line at the right, so every row read its leads at its own times.
-    Rows are too far apart to be lined up by the nearest 5 mm line; thin bands every LEAN_BAND_MM are not, so
-    each band's lines are numbered from the band above (following the lean's trend across gaps where traces
-    hide the grid) and the page is resampled band by band. None where the lines lean by less than LEAN_MM,
-    show in too few bands, or cannot be followed.
+    Seen from an angle, the vertical lines lean and fan out: on ecg00030 a row's 5 mm lines lay several
+    millimetres right of the next row's at the left edge and in line at the right, so every row read its leads at
+    its own times. Rows are too far apart to be lined up by the nearest 5 mm line; thin bands every LEAN_BAND_MM
+    are not, so each band's lines are numbered from the bands above (following the lean's trend across gaps where
+    traces hide the grid, TREND_BANDS) and the page is resampled band by band. None where the lines lean by less
+    than LEAN_MM, show near too few rows, or cannot be followed.
     """
     if len(baselines) < 2:
         return None
@@ -349,12 +355,13 @@ def leaning_column_maps(grid: np.ndarray, ink_mask: np.ndarray, baselines: list[
     inner = slice(int(0.1 * w), int(0.9 * w))
     numbered = [bands[0]]
     for y, m in bands[1:]:
-        (y1, m1), trend = numbered[-1], 0.0
-        if len(numbered) > 1:
-            y0, m0 = numbered[-2]
-            trend = (m1[inner] - m0[inner]) / (y1 - y0)
-        expected = m1[inner] + trend * (y - y1)
-        numbered.append((y, m + 5 * np.round(np.mean(expected - m[inner]) / 5)))
+        near = numbered[-TREND_BANDS:]
+        if len(near) > 1:   # each column's line position along y, extrapolated from the bands just numbered
+            slope, icpt = np.polyfit([b for b, _ in near], np.array([n[inner] for _, n in near]), 1)
+            expected = icpt + slope * y
+        else:
+            expected = near[0][1][inner]
+        numbered.append((y, m + np.round(np.mean(expected - m[inner]))))
     ref = numbered[len(numbered) // 2][1]
     if max(float(np.abs(m[inner] - ref[inner]).max()) for _, m in numbered) < LEAN_MM:
         return None
