@@ -304,17 +304,13 @@ def _agreeing_ticks(pos: np.ndarray, xs: np.ndarray, sec_px: float, tol: float, 
     return float(np.median(xs - pos * sec_px)), sec_px
 
 
-def _align_rows(grid_img: np.ndarray, mask: np.ndarray, baselines: list[float], ppm: float
+def _align_rows(shifts: np.ndarray | None, baselines: list[float], shape: tuple[int, int]
                 ) -> tuple[np.ndarray, np.ndarray] | None:
-    """Remap maps that line every row's vertical grid lines up with the middle row's (see row_alignment)."""
-    shifts = gridscale.row_alignment(grid_img, _near_ink(mask), baselines, ppm)
-    h, w = grid_img.shape
-    if shifts is None:
-        return None
+    """Remap maps that line every row's vertical grid lines up with the middle row's (`shifts`: row_alignment)."""
+    h, w = shape
+    if shifts is None or gridscale.rows_apart(shifts, w) < 0.1:  # a tenth of a pixel is 0.7 ms at 150 dpi: a
+        return None                                                # third of a 500 Hz sample
     x = np.arange(w, dtype=np.float32)
-    ends = np.abs(shifts[:, 0:1] + shifts[:, 1:2] * np.array([[0.0, w]]))
-    if ends.max() < 0.1:  # a tenth of a pixel is 0.7 ms at 150 dpi: a third of a 500 Hz sample
-        return None
     ys = np.arange(h, dtype=np.float32)
     a = np.interp(ys, baselines, shifts[:, 0]).astype(np.float32)
     b = np.interp(ys, baselines, shifts[:, 1]).astype(np.float32)
@@ -839,14 +835,19 @@ def _read(page: Page, ink: np.ndarray, grid_img: np.ndarray, sharp: float, cfg: 
     baselines = find_rows(clean, ppm_y)
     grid_mask = mask
     if baselines and grid_found:
-        # a flattened photo keeps some perspective: put every row's millimetres at even spacing; a deskewed
-        # scan keeps a few hundredths of a degree, 0.3 px from top row to bottom at 150 dpi: line the rows up
-        column_maps = gridscale.even_column_maps if page.found_page else gridscale.leaning_column_maps
-        even = column_maps(grid_img, _near_ink(mask), baselines, ppm_x)
+        # a flattened photo keeps some perspective: put every row's millimetres at even spacing; so does one that
+        # fills the frame at a slant, band by band where its lines lean; a deskewed scan keeps a few hundredths of
+        # a degree, 0.3 px from top row to bottom at 150 dpi: line the rows up
+        near = _near_ink(mask)
+        even = gridscale.even_column_maps(grid_img, near, baselines, ppm_x) if page.found_page else None
+        shifts = None if even is not None else gridscale.row_alignment(grid_img, near, baselines, ppm_x)
+        if not page.found_page and shifts is not None and \
+                gridscale.rows_apart(shifts, grid_img.shape[1]) >= gridscale.LEAN_ROWS_MM * ppm_x:
+            even = gridscale.leaning_column_maps(grid_img, near, baselines, ppm_x)
         if even is not None:
             maps, ppm_x = even
         else:
-            maps = _align_rows(grid_img, mask, baselines, ppm_x)
+            maps = _align_rows(shifts, baselines, grid_img.shape)
         if maps is not None:  # the masks move with the page: no need to threshold and clean them again
             # columns move along x only: grid_img and grid_mask stay as they were, for the row check below
             ink = _remap_all(maps, ink)[0]

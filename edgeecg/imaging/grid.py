@@ -203,6 +203,11 @@ def row_alignment(grid: np.ndarray, ink_mask: np.ndarray, baselines: list[float]
     return out
 
 
+def rows_apart(shifts: np.ndarray, width: int) -> float:
+    """How far (px) row_alignment's `shifts` move the farthest row at either end of a page `width` px wide."""
+    return float(np.abs(shifts[:, 0:1] + shifts[:, 1:2] * np.array([[0.0, width]])).max())
+
+
 def column_phase(profile: np.ndarray, px_per_mm: float) -> np.ndarray | None:
     """The millimetre coordinate m(x) of every column of one row band, from its vertical grid lines.
 
@@ -320,6 +325,11 @@ TREND_BANDS = 4
 """Bands whose numbered lines set the lean's trend for the next: a line may lean several millimetres over a row of
 bands hidden by traces, so the next band's lines are numbered where the trend says they should be, to the nearest
 millimetre (not the nearest 5 mm line: some grids print every line alike, and their 5 mm numbering is noise)."""
+LEAN_ROWS_MM = 1.5
+"""How far (mm) row_alignment must find some row out of line with the middle one before the thin bands are read:
+a deskewed scan's rows lie within a few hundredths of a millimetre, a page seen at a slant's several millimetres
+apart (row_alignment's search stops at 2.4 mm). Below it the bands cost a scan a tenth of a second for nothing,
+and on a grid that prints every line alike they could be misnumbered into a lean."""
 LEAN_MM = 2.0
 """How far (mm) some band's lines must lie from the middle band's, at the same column, before a page counts as
 leaning: below it, lining the rows up (row_alignment) corrects what there is."""
