@@ -328,8 +328,8 @@ millimetre (not the nearest 5 mm line: some grids print every line alike, and th
 LEAN_ROWS_MM = 1.5
 """How far (mm) row_alignment must find some row out of line with the middle one before the thin bands are read:
 a deskewed scan's rows lie within a few hundredths of a millimetre, a page seen at a slant's several millimetres
-apart (row_alignment's search stops at 2.4 mm). Below it the bands cost a scan a tenth of a second for nothing,
-and on a grid that prints every line alike they could be misnumbered into a lean."""
+apart (row_alignment's search stops at 2.4 mm). Below it the bands would cost every scan time for nothing, and
+on a grid that prints every line alike they could be misnumbered into a lean."""
 LEAN_MM = 2.0
 """How far (mm) some band's lines must lie from the middle band's, at the same column, before a page counts as
 leaning: below it, lining the rows up (row_alignment) corrects what there is."""

@@ -143,8 +143,8 @@ def test_a_page_photographed_at_a_slant_filling_the_frame_is_read_from_its_grid(
 
 
 def test_a_scan_whose_rows_are_in_line_is_not_read_band_by_band(ecgs, monkeypatch):
-    """The thin bands cost a scan a tenth of a second and, on a grid that prints every line alike, once read a
-    scan as leaning (0.8 dB lost): they are read only where some row lies LEAN_ROWS_MM out of line."""
+    """The thin bands cost a scan time and, on a grid that prints every line alike, once read a scan as leaning
+    (most of a decibel lost): they are read only where some row lies LEAN_ROWS_MM out of line."""
     from edgeecg.imaging import grid
 
     calls = []
