@@ -61,6 +61,7 @@ def slanted(image: np.ndarray, lean: float, rng: np.random.Generator) -> np.ndar
 
 
 def read(image: np.ndarray, truth: np.ndarray, fs: float, layout: str, lean: float, followed: bool) -> Read:
+    """One read with every read kept, scored as the bench scores (median over leads); the bar is applied later."""
     cfg = replace(DigitizeConfig(), fs=fs, min_confidence=0.0)
     try:
         got = digitize(image, cfg)
@@ -73,6 +74,7 @@ def read(image: np.ndarray, truth: np.ndarray, fs: float, layout: str, lean: flo
 
 
 def measure(sources: list[str], n: int, seed: int) -> list[Read]:
+    """Every record's page at every lean, read twice: the same image, so the two reads differ only in the bands."""
     records = [r.fit(10.0) for source in sources for r in sample_records(source, n, seed)]
     jobs = [(i, lean) for i in range(len(records)) for lean in LEANS]
     follow = grid.leaning_column_maps
