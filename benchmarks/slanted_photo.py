@@ -94,13 +94,13 @@ def measure(sources: list[str], n: int, seed: int) -> list[Read]:
 
 def table(reads: list[Read], bar: float, title: str) -> Table:
     t = Table(title=title)
-    for col in ("lean", "digitizer", "pages", "refused", "right (layout, >= 5 dB)", "median SNR dB",
-                f"kept at the bar {bar:.3f}", "kept but wrong"):
+    for col in ("lean", "digitizer", "pages", "refused", f"right (layout, >= {confidence.GOOD_DB:g} dB)",
+                "median SNR dB", f"kept at the bar {bar:.3f}", "kept but wrong"):
         t.add_column(col, justify="right")
     for lean in LEANS:
         for followed, name in ((True, "bands followed"), (False, "before")):
             sel = [r for r in reads if r.lean == lean and r.followed == followed]
-            right = [r.snr_db is not None and r.snr_db >= 5.0 and r.layout_right for r in sel]
+            right = [r.snr_db is not None and r.snr_db >= confidence.GOOD_DB and r.layout_right for r in sel]
             kept = [ok for r, ok in zip(sel, right, strict=True) if r.confidence >= bar]
             t.add_row(f"{lean:.0%}", name, str(len(sel)), str(sum(r.snr_db is None for r in sel)),
                       f"{np.mean(right):.0%}", f"{np.median([r.snr_db or 0.0 for r in sel]):.1f}",
