@@ -27,7 +27,7 @@ from edgeecg.data.sources import sample_records
 from edgeecg.imaging import confidence, grid
 from edgeecg.imaging.bench import BENCH_LAYOUTS, bench_shot
 from edgeecg.imaging.digitize import DigitizeConfig, DigitizeError, digitize
-from edgeecg.imaging.layout_match import LOOK_ALIKE
+from edgeecg.imaging.layout_match import read_as
 from edgeecg.imaging.score import score
 from edgeecg.record import RecordError
 
@@ -68,9 +68,7 @@ def read(image: np.ndarray, truth: np.ndarray, fs: float, layout: str, lean: flo
     except DigitizeError:
         return Read(lean, followed, None, False, 0.0)
     snr = float(np.median([s.snr_db for s in score(truth, fs, got.record.signal, got.record.fs)]))
-    detected = got.quality.layout
-    return Read(lean, followed, snr, detected == layout or LOOK_ALIKE.get(layout) == detected,
-                got.quality.confidence)
+    return Read(lean, followed, snr, read_as(layout, got.quality.layout), got.quality.confidence)
 
 
 def measure(sources: list[str], n: int, seed: int) -> list[Read]:

@@ -399,7 +399,7 @@ def fit_confidence(
         raise typer.BadParameter(f"{len(y)} reads ({int(y.sum())} right): need at least 50, right and wrong ones",
                                  param_hint="BENCHES")
     shipped = confidence.load()   # before --out may replace it
-    model = confidence.fit(x, y, l2, fitted_on=", ".join(runs), runs=run_of)
+    model, p = confidence.fit_scored(x, y, l2, fitted_on=", ".join(runs), runs=run_of)
     out.parent.mkdir(parents=True, exist_ok=True)
     model.save(out)
 
@@ -413,7 +413,6 @@ def fit_confidence(
         return f"keeps {share}, of which {wrong} wrong"
 
     several = len(parts) >= confidence.HOLD_OUT_RUNS
-    p = confidence.held_out(x, y, run_of, l2) if several else model.probabilities(x)
     console.print("each run scored by a model fitted without it" if several else
                   f"scored in sample (the fitting reads themselves): give {confidence.HOLD_OUT_RUNS} runs or more to "
                   "hold each out in turn")

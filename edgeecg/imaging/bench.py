@@ -21,7 +21,7 @@ from edgeecg.imaging import marks as page_marks
 from edgeecg.imaging.capture import SEVERITIES, capture
 from edgeecg.imaging.confidence import GOOD_DB, reliability
 from edgeecg.imaging.digitize import DigitizeConfig, DigitizeError, digitize
-from edgeecg.imaging.layout_match import LOOK_ALIKE
+from edgeecg.imaging.layout_match import read_as
 from edgeecg.imaging.render import FONTS, GRID_COLOURS, PAPERS, RenderConfig, render
 from edgeecg.imaging.score import score
 from edgeecg.layouts import PRINTED, VENDOR
@@ -56,7 +56,7 @@ class ImageResult:
 
     @property
     def layout_correct(self) -> bool:
-        return self.detected == self.layout or LOOK_ALIKE.get(self.layout) == self.detected
+        return read_as(self.layout, self.detected)
 
 
 def random_style(rng: np.random.Generator) -> RenderConfig:

@@ -207,11 +207,18 @@ def fit(x: np.ndarray, y: np.ndarray, l2: float = 1.0, wrong_share: float = WRON
     the feature whose weight goes most against its sign is left out and the rest refitted, until none does. The
     bar is the lowest probability at which the kept reads hold at most `wrong_share` wrong ones, judged on the
     `held_out` probabilities where `runs` names at least `HOLD_OUT_RUNS` runs (in sample otherwise)."""
+    return fit_scored(x, y, l2, wrong_share, fitted_on, signs, runs)[0]
+
+
+def fit_scored(x: np.ndarray, y: np.ndarray, l2: float = 1.0, wrong_share: float = WRONG_SHARE, fitted_on: str = "",
+               signs: np.ndarray | None = None, runs: np.ndarray | None = None) -> tuple[Calibrator, np.ndarray]:
+    """`fit`, and the probabilities its bar was set on (held out, or in sample): what a report of the fit shows,
+    without refitting a model per run again."""
     signs = directions() if signs is None else np.asarray(signs)
     model = _logistic(x, y, l2, signs, fitted_on)
     several = runs is not None and len(np.unique(runs)) >= HOLD_OUT_RUNS
     p = held_out(x, y, runs, l2, signs) if several else model.probabilities(x)
-    return replace(model, bar=bar_for(p, y, wrong_share))
+    return replace(model, bar=bar_for(p, y, wrong_share)), p
 
 
 def bar_for(p: np.ndarray, y: np.ndarray, wrong_share: float) -> float:
@@ -239,13 +246,13 @@ def reliability(p: np.ndarray, y: np.ndarray, bins: tuple[float, ...] = (0.0, 0.
 def bench_reads(payload: dict) -> tuple[np.ndarray, np.ndarray]:
     """(features [n, f], right [n]) of the reads in a bench-digitize.json: right when the median SNR is GOOD_DB
     or more and the layout is right."""
-    from edgeecg.imaging.layout_match import LOOK_ALIKE
+    from edgeecg.imaging.layout_match import read_as
 
     x, y = [], []
     for im in payload["images"]:
         if not im["ok"] or not im.get("features"):
             continue
-        layout_ok = im["detected"] == im["layout"] or LOOK_ALIKE.get(im["layout"]) == im["detected"]
+        layout_ok = read_as(im["layout"], im["detected"])
         x.append([im["features"][name] for name in FEATURES])
         y.append(float(layout_ok and float(np.median(im["snr_db"])) >= GOOD_DB))
     return np.array(x, np.float64).reshape(-1, len(FEATURES)), np.array(y)

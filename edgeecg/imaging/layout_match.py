@@ -21,6 +21,12 @@ LOOK_ALIKE = {"6x2": "2x6", "6x2-sync": "2x6"}
 """Layouts that print the same page geometry; detection names the first, `--layout` picks the others."""
 
 
+def read_as(printed: str, detected: str) -> bool:
+    """Whether a page printed in layout `printed` was read in the right one: `detected` is it or its look-alike
+    (the rule every bench and the confidence fit score layouts by)."""
+    return detected == printed or LOOK_ALIKE.get(printed) == detected
+
+
 def row_orders(layout: Layout) -> list[tuple[tuple[Cell, ...], ...]]:
     """The layout's rows top to bottom: rhythm strips below (usual) or above, in any order (machines differ:
     3x4+3 prints II, V1, V5 or V1, II, V5); the rhythm strips' repeats of grid cells tell which is which."""

@@ -96,6 +96,9 @@ def test_the_bar_from_held_out_runs_is_the_stricter_where_the_fit_overfits():
     in_sample = fit(x, y, l2=0.01, wrong_share=0.05, signs=np.zeros(len(FEATURES)))
     held = fit(x, y, l2=0.01, wrong_share=0.05, signs=np.zeros(len(FEATURES)), runs=runs)
     assert held.weights == in_sample.weights and held.bar > in_sample.bar
+    scored, p = confidence.fit_scored(x, y, l2=0.01, wrong_share=0.05, signs=np.zeros(len(FEATURES)), runs=runs)
+    assert scored == held and np.array_equal(p, confidence.held_out(x, y, runs, 0.01, np.zeros(len(FEATURES))))
+    assert held.bar == bar_for(p, y, 0.05)
     xt, yt, _ = _draws(4000, 4)
     pt = in_sample.probabilities(xt)
     assert 1 - yt[pt >= held.bar].mean() < 1 - yt[pt >= in_sample.bar].mean()

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from edgeecg.imaging import labels, layout_match
-from edgeecg.imaging.layout_match import by_labels, choose_layout, duplicate_agreement, row_orders
+from edgeecg.imaging.layout_match import by_labels, choose_layout, duplicate_agreement, read_as, row_orders
 from edgeecg.imaging.trace import RowTrace
 from edgeecg.layouts import LAYOUTS, get_layout, paper_starts
 from edgeecg.record import LEADS
@@ -91,3 +91,11 @@ def test_labels_leave_out_the_readings_they_clearly_contradict():
     disputed = [labels.LabelEvidence(4, 2, 13), *[labels.LabelEvidence(0, 6, 13)] * 3]
     for few in (hardly, disputed):
         assert by_labels(ranked, few) == (ranked, [])
+
+
+@pytest.mark.parametrize(("printed", "detected", "right"), [
+    ("3x4", "3x4", True), ("6x2", "2x6", True), ("6x2-sync", "2x6", True),
+    ("2x6", "6x2", False),          # detection names 2x6 for that geometry: 6x2 is only ever given
+    ("3x4+V1", "3x4+II", False), ("12x1", "12x1-cabrera", False)])
+def test_a_layout_is_read_right_as_itself_or_the_look_alike_detection_names(printed, detected, right):
+    assert read_as(printed, detected) is right
