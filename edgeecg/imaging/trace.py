@@ -201,7 +201,7 @@ def trace_row(mask: np.ndarray, ink: np.ndarray, baseline: float, top: int, bott
                          for k in range(start_l[c], start_l[c] + count_l[c]))
         lo_l[c], hi_l[c] = first_l[k], last_l[k]
     lo, hi = np.array(lo_l), np.array(hi_l)
-    _drop_strays(lo, hi, baseline - top, px_per_mm)
+    _drop_strays(lo, hi, baseline - top, px_per_mm, ink[top:bottom])
     mid = _ink_centre(ink[top:bottom], lo, hi)
     y = mid + top
     xs = np.flatnonzero(np.isfinite(y))
@@ -225,19 +225,45 @@ def without_rows(mask: np.ndarray, rows: list[RowTrace]) -> np.ndarray:
     return out
 
 
-def _drop_strays(lo: np.ndarray, hi: np.ndarray, baseline: float, px_per_mm: float) -> None:
+def _drop_strays(lo: np.ndarray, hi: np.ndarray, baseline: float, px_per_mm: float, ink: np.ndarray) -> None:
     """Blanks short islands of ink far from the baseline: a neighbouring row's spike or a label reached
-    into the band where this row's own trace has a gap. The row's own waves stay joined to its baseline."""
+    into the band where this row's own trace has a gap. The row's own waves stay joined to its baseline. An
+    island ends at a column without ink, or where the path leaps across blank paper (`_leaps`)."""
     ok = np.isfinite(lo)
     if not ok.any():
         return
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], ok.astype(np.int8), [0]])))
+    leaps = _leaps(lo, hi, ink, px_per_mm)   # each ends one island and starts the next
+    edges = np.sort(np.concatenate([np.flatnonzero(np.diff(np.concatenate([[0], ok.astype(np.int8), [0]]))),
+                                    leaps, leaps]))
     for a, b in zip(edges[::2], edges[1::2], strict=True):
         centre = (lo[a:b] + hi[a:b]) / 2.0
         near = np.abs(centre - baseline).min()
         if b - a < 8 * px_per_mm and near > 2.5 * px_per_mm:
             lo[a:b] = np.nan
             hi[a:b] = np.nan
+
+
+LEAP_MM = 1.5
+"""Blank paper between the runs a path takes in neighbouring columns that splits it into islands: a thin trace that
+the threshold left dotted (a 64 dpi image) had its gap bridged by the label printed 5 mm below it."""
+
+
+def _leaps(lo: np.ndarray, hi: np.ndarray, ink: np.ndarray, px_per_mm: float) -> np.ndarray:
+    """Columns where the path resumes `LEAP_MM` or more above or below where it was, over paper that neither
+    column inks at a third of the trace's darkness or more; a steep stroke the threshold broke still inks it."""
+    with np.errstate(invalid="ignore"):
+        up, down = lo[1:] - hi[:-1] - 1, lo[:-1] - hi[1:] - 1   # blank rows between neighbouring columns' runs
+    cols = np.flatnonzero(np.fmax(up, down) >= LEAP_MM * px_per_mm) + 1
+    if cols.size == 0:
+        return cols
+    shown = np.flatnonzero(np.isfinite(lo))
+    level = float(np.median(ink[((lo[shown] + hi[shown]) // 2).astype(int), shown])) / 3.0
+    out = []
+    for c in cols.tolist():
+        a, b = (int(hi[c - 1]) + 1, int(lo[c])) if lo[c] > hi[c - 1] else (int(hi[c]) + 1, int(lo[c - 1]))
+        if np.mean(ink[a:b, c - 1: c + 1].max(axis=1) >= level) < 0.5:
+            out.append(c)
+    return np.array(out, np.int64)
 
 
 def _ink_centre(ink: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:

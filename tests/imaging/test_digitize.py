@@ -179,13 +179,15 @@ def test_a_crisp_grey_grid_does_not_erase_the_traces_on_its_lines(ecgs, rec):
 def test_a_screenshot_size_exports_thin_strokes_are_read_whole(ecgs, monkeypatch):
     """A 90 dpi export with a pen a pixel wide: anti-aliasing splits every steep stroke's darkness between two
     pixels that each fall short of the ink level, so QRS complexes read as dashes and lost their apexes. Read
-    as pixel pairs (thin_strokes), the same page reads far better than with them turned off."""
+    as pixel pairs (thin_strokes), the same page reads far better than with them turned off (12.9 against 9.6 dB;
+    over 4 dB apart before islands ended where a path leaps over blank paper, `trace._leaps`, which lifted the
+    dashed read too)."""
     shot = render(ecgs[0], "3x4+II", RenderConfig(dpi=90, grid="red", line_width=0.2))
     cfg = DigitizeConfig(layout="3x4+II", fs=shot.truth.fs, min_confidence=0.0)
     with_pairs = _median_snr(shot, digitize(shot.image, cfg))
     monkeypatch.setattr(thin_strokes, "NOISE_FREE", 1.01)   # no image counts as digital
     without = _median_snr(shot, digitize(shot.image, cfg))
-    assert with_pairs > 10.0 and with_pairs > without + 4.0
+    assert with_pairs > 10.0 and with_pairs > without + 3.0
 
 
 def test_wave_tips_are_read_at_their_height(ecgs):

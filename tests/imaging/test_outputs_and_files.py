@@ -68,8 +68,9 @@ def test_a_real_screenshot_with_a_one_pixel_pen_is_read_whole(monkeypatch):
     """ecg00003's pen is a pixel wide and anti-aliased: each steep QRS stroke shares its darkness between two
     neighbouring pixels, neither of which passes the image's own ink level, so it read as dashes. Only at 65 % of
     that level did rows and leads come whole, and that read fell under the calibrated bar. Read as pixel pairs
-    (thin_strokes) it is read at the image's own level and clears the bar; with the pairs turned off it is
-    refused as before, saying so."""
+    (thin_strokes) it is read at the image's own level and clears the bar; with the pairs turned off it is read
+    only at the lower level again, and less surely (refused below the bar of 0.931 the confidence had until it was
+    refitted on the digitizer that ends islands at leaps, `trace._leaps`; 0.94 against 0.98 now)."""
     image = load_image(REAL / "ecg00003.png")
     result = digitize(image)
     q = result.quality
@@ -78,8 +79,8 @@ def test_a_real_screenshot_with_a_one_pixel_pen_is_read_whole(monkeypatch):
     ii = result.record.signal[1]
     assert np.isfinite(ii).mean() > 0.95 and 0.3 < np.nanmax(ii) - np.nanmin(ii) < 5.0  # mV, plausible
     monkeypatch.setattr(thin_strokes, "NOISE_FREE", 1.01)   # no image counts as digital
-    with pytest.raises(DigitizeError, match="calibrated confidence"):
-        digitize(image)
+    dashed = digitize(image, DigitizeConfig(min_confidence=0.0)).quality
+    assert any(n.startswith("faint traces") for n in dashed.notes) and dashed.confidence < q.confidence - 0.02
 
 
 def _pdf_with_image(rgb: np.ndarray) -> bytes:

@@ -13,6 +13,7 @@ from edgeecg.imaging.trace import (
     remove_rules,
     remove_specks,
     tick_x,
+    trace_row,
 )
 
 
@@ -307,3 +308,28 @@ def test_row_medians_are_numpys_nanmedian_to_the_bit(seed):
     win[:, 2] = rng.normal(size=500)         # every row holds a number, as a stroke's own point
     win[:100, 1] = win[:100, 3]              # ties
     assert np.array_equal(_row_nanmedian(win), np.nanmedian(win, axis=1))
+
+
+@pytest.mark.parametrize("stroke_ink", [0, 120])
+def test_a_label_under_a_dotted_trace_is_no_wave_and_a_broken_strokes_apex_is(stroke_ink):
+    """At 64 dpi a thin trace passed the threshold in dots, and where it left a gap the path took the lead label
+    printed 5 mm below it: a 0.6 mV dip in three leads of one page. The path leaps there over blank paper. A QRS
+    apex the threshold cut from its strokes lies as far out, but over the faint ink of its stroke: it stays, and
+    so does the label's row of columns where that paper is inked (`stroke_ink`, drawn under the label too)."""
+    ppm, base = 2.5, 60                                  # 64 dpi
+    ink = np.zeros((120, 400), np.uint8)
+    ink[base, :] = 200                                   # the trace, flat
+    ink[base, 101:111] = 0                               # its gap, 4 mm, where the label lies
+    ink[base + 12: base + 17, 101:111] = 200             # the label's glyphs, 5 mm below it
+    ink[base + 1: base + 12, 101:111] = stroke_ink       # paper between them (faint ink, or none)
+    ink[base, 250:256] = 0                               # an R apex cut from its baseline: a stroke's rise
+    ink[base - 16: base - 13, 250:256] = 200             # 6 mm above it
+    ink[base - 13: base, 250:256] = 120                  # over its stroke's faint ink
+    mask = np.where(ink >= 150, 255, 0).astype(np.uint8)
+    row = trace_row(mask, ink, float(base), base - 25, base + 25, 1.0, ppm)
+    label = row.y[101:111]
+    if stroke_ink:
+        assert np.nanmin(np.abs(label - base)) > 10     # inked paper joins it to the trace: followed as before
+    else:
+        assert np.isnan(label).all()
+    assert np.nanmax(np.abs(row.y[250:256] - base)) > 13
