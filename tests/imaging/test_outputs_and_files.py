@@ -69,8 +69,8 @@ def test_a_real_screenshot_with_a_one_pixel_pen_is_read_whole(monkeypatch):
     neighbouring pixels, neither of which passes the image's own ink level, so it read as dashes. Only at 65 % of
     that level did rows and leads come whole, and that read fell under the calibrated bar. Read as pixel pairs
     (thin_strokes) it is read at the image's own level and clears the bar; with the pairs turned off it is read
-    only at the lower level again, and less surely (refused below the bar of 0.931 the confidence had until it was
-    refitted on the digitizer that ends islands at leaps, `trace._leaps`; 0.94 against 0.98 now)."""
+    only at the lower level again, and less surely (it fell under the bar of 0.931 the confidence had until it was
+    refitted on the digitizer that ends islands at leaps, `trace._leaps`, and clears the refitted one)."""
     image = load_image(REAL / "ecg00003.png")
     result = digitize(image)
     q = result.quality
