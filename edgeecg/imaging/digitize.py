@@ -17,8 +17,10 @@ import numpy as np
 
 from edgeecg.imaging import confidence, labels, layout_match, orientation, segment, thin_strokes
 from edgeecg.imaging import grid as gridscale
+from edgeecg.imaging.grid_removal import marks_level, without_grid_lines
 from edgeecg.imaging.layout_match import Order
 from edgeecg.imaging.page import (
+    CrowdedPageError,
     DigitizeError,
     Page,
     UnsureReadError,
@@ -182,11 +184,12 @@ class Digitized:
         return img
 
 
-def _ink_mask(ink: np.ndarray, level: float = 1.0, floor: float = 0.0, split_strokes: bool = False) -> np.ndarray:
-    """uint8 mask (255 = trace ink) at the image's own Otsu level times `level`, or above the grid's `floor`;
-    redone after every resampling of `ink`. With `split_strokes`, so do the pixel pairs that anti-aliasing split
-    a thin stroke into (thin_strokes)."""
-    threshold = max(level * ink_threshold(ink), floor)
+def _ink_mask(ink: np.ndarray, level: float = 1.0, floor: float = 0.0, split_strokes: bool = False,
+              base: float | None = None) -> np.ndarray:
+    """uint8 mask (255 = trace ink) at the image's own Otsu level (or `base`) times `level`, or above the grid's
+    `floor`; redone after every resampling of `ink`. With `split_strokes`, so do the pixel pairs that
+    anti-aliasing split a thin stroke into (thin_strokes)."""
+    threshold = max(level * (ink_threshold(ink) if base is None else base), floor)
     mask = ink > threshold
     if split_strokes:
         mask = thin_strokes.with_split_pixels(mask, ink, threshold)
@@ -752,7 +755,9 @@ to say that an image is a close-up of part of a page rather than no ECG at all."
 
 def _read_faint_too(img: np.ndarray, corners: np.ndarray | None, cfg: DigitizeConfig) -> Digitized:
     """The page flattened and its ink and grid evidence read once, then `_read` at the image's own ink level,
-    above a dark grid's dashes, and at the FAINT_LEVELS; the first try's refusal if none reads. Blur does not
+    above a dark grid's dashes, and at the FAINT_LEVELS; where the first try found the page crowded with dark
+    marks, at those levels again with the grid's lines taken out (grid_removal); the first try's refusal if none
+    reads. Blur does not
     depend on the level: a blurred page is refused before any of them, and neither does whether the image is
     free of a sensor's noise (thin_strokes)."""
     page = rectify(img, corners)
@@ -774,18 +779,37 @@ def _read_faint_too(img: np.ndarray, corners: np.ndarray | None, cfg: DigitizeCo
                 return _read(page, ink, grid_img, sharp, cfg, trace_area, level, dark_grid, noise_free)
             except DigitizeError:
                 continue
+        if isinstance(first, CrowdedPageError):
+            for level in (1.0, *FAINT_LEVELS):
+                try:
+                    return _read(page, ink, grid_img, sharp, cfg, trace_area, level, noise_free=noise_free,
+                                 grid_removed=True)
+                except DigitizeError:
+                    continue
         raise first from None
 
 
+def _not_crowded(mask: np.ndarray) -> None:
+    """ECG traces and labels cover a few per cent of a page (uniform noise: 14 %)."""
+    dark = float(np.count_nonzero(mask)) / mask.size
+    if dark > 0.13:
+        raise CrowdedPageError(f"the image does not look like a printed ECG: dark marks cover {dark:.0%} of it (a "
+                               f"page of traces has a few per cent); photograph the ECG page itself")
+
+
 def _read(page: Page, ink: np.ndarray, grid_img: np.ndarray, sharp: float, cfg: DigitizeConfig,
-          trace_area: np.ndarray | None, level: float = 1.0, dark_grid: bool = False, noise_free: bool = False
-          ) -> Digitized:
+          trace_area: np.ndarray | None, level: float = 1.0, dark_grid: bool = False, noise_free: bool = False,
+          grid_removed: bool = False) -> Digitized:
     """One reading at `level` of the image's ink threshold (with `dark_grid`, raised over a grid whose lines pass
     it in dashes); with `trace_area` (where the segmenter sees trace), the ink mask is cut to it after the
     thresholds and the grid's level are found on the whole page, as without it. A `noise_free` image whose pen
     is a pixel wide has the pixel pairs that anti-aliasing split its strokes into read as ink too (thin_strokes);
-    the pen's width is judged above the grid's level, where the grid's lines no longer pass for strokes."""
+    the pen's width is judged above the grid's level, where the grid's lines no longer pass for strokes. With
+    `grid_removed`, the grid's lines are taken out of the deskewed ink and the rest read at `level` of what then
+    parts paper from marks (`grid_removal.marks_level`)."""
     notes: list[str] = [] if level == 1.0 else [f"faint traces: read at {level:.0%} of the image's own ink level"]
+    if grid_removed:
+        notes.append("a grid as dark as the trace: read with its lines taken out")
     mask = _ink_mask(ink, level)
     # ECG traces and labels cover a few per cent of a page (uniform noise: 14 %), unless a crisp grid passed
     # the threshold (clean exports: square to the image, so its lines can be found before any deskewing)
@@ -795,10 +819,8 @@ def _read(page: Page, ink: np.ndarray, grid_img: np.ndarray, sharp: float, cfg: 
         mask = _ink_mask(ink, level, floor, split_strokes)
     if dark_grid and floor > 0:
         notes.append("a dark grid passed the ink level in dashes: read above it")
-    dark = float(np.count_nonzero(mask)) / mask.size
-    if dark > 0.13:
-        raise DigitizeError(f"the image does not look like a printed ECG: dark marks cover {dark:.0%} of it (a "
-                            f"page of traces has a few per cent); photograph the ECG page itself")
+    if not grid_removed:
+        _not_crowded(mask)
     mask = _within(mask, trace_area)
     # a page flattened from its outline is square to within a degree or so; a wide search there only finds
     # the grid's own diagonals (lattice points line up at atan(1/11) = 5.2 degrees too)
@@ -813,6 +835,13 @@ def _read(page: Page, ink: np.ndarray, grid_img: np.ndarray, sharp: float, cfg: 
         # squared now: lines run along pixel rows
         floor, mask = _above_grid(ink, mask, level, floor, dark_grid, split_strokes)
         mask = _within(mask, trace_area)
+    base = None
+    if grid_removed:   # after deskewing: the grid's lines run along pixel rows and columns
+        ink, floor = without_grid_lines(ink), 0.0
+        base = marks_level(ink)
+        mask = _ink_mask(ink, level, floor, split_strokes, base)
+        _not_crowded(mask)
+        mask = _within(mask, trace_area)
     near = None
     if page.found_page:  # a flattened photo keeps some perspective: even out the grid pitch before measuring it
         even_pitch = gridscale.uniform_maps(grid_img, _near_ink(mask), ink.shape[1] / 297.0)
@@ -822,7 +851,7 @@ def _read(page: Page, ink: np.ndarray, grid_img: np.ndarray, sharp: float, cfg: 
                 ink, grid_img = _remap_all(maps, ink, grid_img)
                 remaps.append(maps)
                 trace_area = None if trace_area is None else cv2.remap(trace_area, *maps, cv2.INTER_NEAREST)
-                mask = _within(_ink_mask(ink, level, floor, split_strokes), trace_area)
+                mask = _within(_ink_mask(ink, level, floor, split_strokes, base), trace_area)
     ppm_x, ppm_y, grid_found, scale_notes = _scale(ink.shape[1], grid_img, mask, page.found_page, near)
     notes += scale_notes
     resolution = min(ppm_x * page.input_px[0], ppm_y * page.input_px[1])   # in the image as given
@@ -977,8 +1006,10 @@ def _read(page: Page, ink: np.ndarray, grid_img: np.ndarray, sharp: float, cfg: 
     if coverage < 0.5:
         raise DigitizeError(f"only {coverage:.0%} of the printed traces could be followed; the image is too faint, "
                             f"cluttered or not a printed 12-lead ECG")
-    second_try = level < 1.0 or dark_grid
-    bar = SECOND_TRY_COMPLETENESS if second_try else MIN_COMPLETENESS
+    # the grid's lines took with them the trace that ran along them: less is followed, but no paper noise is added
+    lowered = level < 1.0 or dark_grid
+    second_try = lowered or grid_removed
+    bar = SECOND_TRY_COMPLETENESS if lowered else MIN_COMPLETENESS
     if coverage * image_conf < bar:
         found = "; ".join(notes) or "rows, scale or layout uncertain"
         raise UnsureReadError(f"could not read this print reliably (traces followed {coverage * image_conf:.2f} < "

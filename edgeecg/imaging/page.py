@@ -43,6 +43,11 @@ def check_orientation(value: str, tracer: str = "classical") -> None:
         raise DigitizeError(f"tracer {tracer!r}: use {' or '.join(TRACERS)}")
 
 
+class CrowdedPageError(DigitizeError):
+    """Dark marks cover far more of the image than a page of traces: not an ECG, or a grid as dark as its trace
+    (which the digitizer then reads once more with the grid's lines taken out: grid_removal)."""
+
+
 class UnsureReadError(DigitizeError):
     """The rows and traces were found but the read is not trusted: below the confidence bar (the same page turned
     another way may clear it: a flipped page's calibration pulses point down and go unrecognised), or its limb

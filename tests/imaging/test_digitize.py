@@ -5,6 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
+from edgeecg.imaging import digitize as digitize_module
 from edgeecg.imaging import thin_strokes
 from edgeecg.imaging.capture import capture
 from edgeecg.imaging.digitize import DigitizeConfig, _agreeing_ticks, _common_edge, _refine_origin, digitize
@@ -174,6 +175,23 @@ def test_a_crisp_grey_grid_does_not_erase_the_traces_on_its_lines(ecgs, rec):
     result = digitize(shot.image, DigitizeConfig(fs=shot.truth.fs))
     assert result.quality.layout == "3x4" and result.quality.pulse_found
     assert _median_snr(shot, result) > 18.0
+
+
+@pytest.mark.parametrize("rec", [1, 3])
+def test_a_web_scans_grey_grid_as_dark_as_its_trace_is_taken_out_not_refused(ecgs, rec, monkeypatch):
+    """At 72 dpi a grey grid's lines are as dark as the pixel-wide trace: no ink level parts them, and such scans
+    were refused as covered in dark marks. With the grid's lines taken out of the ink (grid_removal) they read,
+    and say how."""
+    shot = capture(render(ecgs[rec], "3x4+II", RenderConfig(grid="grey", dpi=72, trace_colour=(40, 40, 40))),
+                   "scan", seed=rec)
+    cfg = DigitizeConfig(fs=shot.truth.fs, min_confidence=0.0)
+    result = digitize(shot.image, cfg)
+    assert result.quality.layout == "3x4+II"
+    assert "a grid as dark as the trace: read with its lines taken out" in result.quality.notes
+    assert _median_snr(shot, result) > 7.0
+    monkeypatch.setattr(digitize_module, "without_grid_lines", lambda ink: ink)
+    with pytest.raises(DigitizeError, match="dark marks cover"):
+        digitize(shot.image, cfg)
 
 
 def test_a_screenshot_size_exports_thin_strokes_are_read_whole(ecgs, monkeypatch):
