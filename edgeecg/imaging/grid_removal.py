@@ -24,10 +24,10 @@ trace at most the three quarters a QRS stroke 19 mm tall (1.9 mV at 10 mm/mV) ho
 
 
 def without_grid_lines(ink: np.ndarray) -> np.ndarray:
-    """`ink` (uint8, 255 = black, its grid square to the pixels) less, at every pixel, the higher of its
-    column's and its row's `LINE_SHARE` percentile within the strip it lies in, each taken over the grid's
-    extent only: blank margins would pull a line's level to the paper's where the grid ends inside a strip, and
-    the tracer then runs on along the line beyond the trace's end."""
+    """`ink` (uint8, 255 = black, its grid square to the pixels) with, at every pixel, the higher of its
+    column's and its row's `LINE_SHARE` percentile within the strip it lies in divided out, each taken over the
+    grid's extent only: blank margins would pull a line's level to the paper's where the grid ends inside a
+    strip, and the tracer then runs on along the line beyond the trace's end."""
     h, w = ink.shape
     level = ink.astype(np.int16)
     in_rows, in_cols = _on_grid(level, 1), _on_grid(level, 0)
@@ -54,9 +54,9 @@ def _on_grid(level: np.ndarray, axis: int) -> np.ndarray:
 
 
 def marks_level(ink: np.ndarray) -> float:
-    """The ink level between paper and marks once the grid is out: Otsu over every pixel. What is left of trace
-    that crossed a line is faint, and the page's own level (Otsu over the inked pixels only) splits the traces
-    from the bolder text instead."""
+    """The ink level between paper and marks once the grid is out: Otsu over every pixel. A pixel-wide trace is
+    faint at these resolutions, and the page's own level (Otsu over the inked pixels only, at least 64) splits
+    it from the bolder text instead."""
     level, _ = cv2.threshold(ink.reshape(-1, 1), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     return float(level)
 
