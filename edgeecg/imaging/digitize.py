@@ -811,8 +811,8 @@ def _read(page: Page, ink: np.ndarray, grid_img: np.ndarray, sharp: float, cfg: 
     if grid_removed:
         notes.append("a grid as dark as the trace: read with its lines taken out")
     mask = _ink_mask(ink, level)
-    # ECG traces and labels cover a few per cent of a page (uniform noise: 14 %), unless a crisp grid passed
-    # the threshold (clean exports: square to the image, so its lines can be found before any deskewing)
+    # a crisp grid that passed the threshold (clean exports: square to the image, so its lines can be found
+    # before any deskewing) is read above, else it would crowd the page
     floor, mask = _above_grid(ink, mask, level, 0.0, dark_grid)
     split_strokes = noise_free and thin_strokes.one_pixel_pen(mask > 0)
     if split_strokes:
