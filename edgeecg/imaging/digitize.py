@@ -831,16 +831,17 @@ def _read(page: Page, ink: np.ndarray, grid_img: np.ndarray, sharp: float, cfg: 
         grid_img, _ = rotate(grid_img, angle)
         if trace_area is not None:   # rotation interpolates: back to 0 or 255
             trace_area = cv2.threshold(rotate(trace_area, angle)[0], 127, 255, cv2.THRESH_BINARY)[1]
-        mask = _ink_mask(ink, level, floor, split_strokes)
-        # squared now: lines run along pixel rows
-        floor, mask = _above_grid(ink, mask, level, floor, dark_grid, split_strokes)
-        mask = _within(mask, trace_area)
     base = None
     if grid_removed:   # after deskewing: the grid's lines run along pixel rows and columns
         ink, floor = without_grid_lines(ink), 0.0
         base = marks_level(ink)
         mask = _ink_mask(ink, level, floor, split_strokes, base)
         _not_crowded(mask)
+        mask = _within(mask, trace_area)
+    elif rotation is not None:
+        mask = _ink_mask(ink, level, floor, split_strokes)
+        # squared now: lines run along pixel rows
+        floor, mask = _above_grid(ink, mask, level, floor, dark_grid, split_strokes)
         mask = _within(mask, trace_area)
     near = None
     if page.found_page:  # a flattened photo keeps some perspective: even out the grid pitch before measuring it
