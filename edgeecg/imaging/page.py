@@ -12,7 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from edgeecg.imaging.peaks import peak_position
+from edgeecg.imaging.peaks import peak_position, row_peaks
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".pdf")
 MIN_SIDE = 250
@@ -216,7 +216,6 @@ def _straight_sides(outline: np.ndarray, corners: np.ndarray) -> np.ndarray:
     edge; the object's few points are not on it. Only corners that move far are replaced: elsewhere the
     hull's corner is as good, and a ragged texture edge makes a fit wander.
     """
-    rng = np.random.default_rng(0)
     lines = []
     for a, b in zip(corners, np.roll(corners, -1, axis=0), strict=True):
         length = float(np.linalg.norm(b - a))
@@ -224,33 +223,99 @@ def _straight_sides(outline: np.ndarray, corners: np.ndarray) -> np.ndarray:
         normal = np.array([-direction[1], direction[0]], np.float32)
         rel = outline - a
         along = rel @ direction
-        pts = outline[(np.abs(rel @ normal) < 0.08 * length) & (along > 0.0) & (along < length)]
-        if len(pts) < 20:
+        line = _ransac_line(outline[(np.abs(rel @ normal) < 0.08 * length) & (along > 0.0) & (along < length)],
+                            0.2 * length, 1.5)
+        if line is None:
             return corners
-        pairs = rng.integers(0, len(pts), (200, 2))
-        d = pts[pairs[:, 1]] - pts[pairs[:, 0]]
-        norm = np.linalg.norm(d, axis=1)
-        ok = norm > 0.2 * length
-        if not ok.any():
-            return corners
-        n = np.stack([-d[ok, 1], d[ok, 0]], axis=1) / norm[ok, None]
-        # every point's distance to every candidate line, as one matrix product: [points, candidates]
-        dist = np.abs(pts @ n.T - (pts[pairs[ok, 0]] * n).sum(axis=1)[None, :])
-        inliers = dist[:, int(np.argmax((dist < 1.5).sum(axis=0)))] < 1.5
-        vx, vy, x, y = cv2.fitLine(pts[inliers], cv2.DIST_L2, 0, 0.01, 0.01).ravel()
-        lines.append((np.array([x, y], np.float32), np.array([vx, vy], np.float32)))
-    refined = []
-    for (p1, d1), (p2, d2) in zip([lines[-1]] + lines[:-1], lines, strict=True):
-        den = d1[0] * d2[1] - d1[1] * d2[0]
-        if abs(den) < 1e-3:
-            return corners
-        t = ((p2[0] - p1[0]) * d2[1] - (p2[1] - p1[1]) * d2[0]) / den
-        refined.append(p1 + t * d1)
-    refined = _order_corners(np.array(refined, np.float32))
+        lines.append(line)
+    refined = _where_sides_meet(lines)
+    if refined is None:
+        return corners
     moved = np.linalg.norm(refined - corners, axis=1) > 0.025 * np.sqrt(cv2.contourArea(corners))
     refined = np.where(moved[:, None], refined, corners).astype(np.float32)
     if not cv2.isContourConvex(refined) or cv2.contourArea(refined) < 0.8 * cv2.contourArea(corners) \
             or not _squarish(refined):
+        return corners
+    return refined
+
+
+def _ransac_line(pts: np.ndarray, min_span: float, tol: float) -> tuple[np.ndarray, np.ndarray] | None:
+    """(a point, the direction) of the line that most of `pts` lie on within `tol` px, fitted to those points;
+    candidate lines join two points at least `min_span` apart. None where there are too few points."""
+    if len(pts) < 20:
+        return None
+    rng = np.random.default_rng(0)
+    pairs = rng.integers(0, len(pts), (200, 2))
+    d = pts[pairs[:, 1]] - pts[pairs[:, 0]]
+    norm = np.linalg.norm(d, axis=1)
+    ok = norm > min_span
+    if not ok.any():
+        return None
+    n = np.stack([-d[ok, 1], d[ok, 0]], axis=1) / norm[ok, None]
+    # every point's distance to every candidate line, as one matrix product: [points, candidates]
+    dist = np.abs(pts @ n.T - (pts[pairs[ok, 0]] * n).sum(axis=1)[None, :])
+    inliers = dist[:, int(np.argmax((dist < tol).sum(axis=0)))] < tol
+    vx, vy, x, y = cv2.fitLine(pts[inliers].astype(np.float32), cv2.DIST_L2, 0, 0.01, 0.01).ravel()
+    return np.array([x, y], np.float32), np.array([vx, vy], np.float32)
+
+
+def _where_sides_meet(lines: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray | None:
+    """The four corners where consecutive sides (top, right, bottom, left) meet, ordered; None where two are
+    parallel."""
+    corners = []
+    for (p1, d1), (p2, d2) in zip([lines[-1]] + lines[:-1], lines, strict=True):
+        den = d1[0] * d2[1] - d1[1] * d2[0]
+        if abs(den) < 1e-3:
+            return None
+        t = ((p2[0] - p1[0]) * d2[1] - (p2[1] - p1[1]) * d2[0]) / den
+        corners.append(p1 + t * d1)
+    return _order_corners(np.array(corners, np.float32))
+
+
+EDGE_SAMPLES = 80
+"""Places along each side of the sheet where its edge is found at full resolution."""
+EDGE_REACH = 6.0
+"""How far (px of the 800 px copy the outline is found on) the sheet's full-resolution edge is looked for."""
+EDGE_MIN_STEP = 25.0
+"""Grey levels the paper must stand above the desk across a place's profile for its edge to count there."""
+
+
+def _sheet_edges(rgb: np.ndarray, corners: np.ndarray, reach: float) -> np.ndarray:
+    """The sheet's corners where its four edges, found to a fraction of a pixel in the full-resolution photo,
+    meet; `corners` where that fails.
+
+    The outline comes from an 800 px copy of the photo: its corners are a millimetre or so off (0.7 mm median
+    on the bench's photos), and a sheet without a grid takes its scale and its time axis from them alone, so a
+    millimetre's lean is tens of milliseconds at a strip's end. Across each side, at EDGE_SAMPLES places, the
+    edge is where the brightness falls fastest from paper to desk within `reach` px of the outline (the half-way
+    point of a blurred step, to a parabola's fraction of a pixel); a straight line through most of those
+    places (RANSAC, 1 px) is the edge, so a pen or a shadow across a stretch of it is outvoted.
+    """
+    offsets = np.arange(-reach, reach + 0.25, 0.5, dtype=np.float32)
+    lines = []
+    for a, b in zip(corners, np.roll(corners, -1, axis=0), strict=True):
+        length = float(np.linalg.norm(b - a))
+        along = (b - a) / max(length, 1e-6)
+        outward = np.array([along[1], -along[0]], np.float32)  # corners run clockwise on the image
+        base = a + np.linspace(0.05, 0.95, EDGE_SAMPLES, dtype=np.float32)[:, None] * (b - a)
+        pts = base[:, None, :] + offsets[None, :, None] * outward
+        profile = cv2.remap(rgb, pts[..., 0], pts[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        bright = cv2.GaussianBlur(profile.max(axis=2).astype(np.float32), (3, 1), 0)  # along each profile
+        fall = bright[:, :-2] - bright[:, 2:]           # per px, outward, at offsets[1:-1]
+        at = row_peaks(fall)
+        edge = base + (offsets[0] + 0.5 * (1.0 + at))[:, None] * outward
+        quarter = len(offsets) // 4
+        step = bright[:, :quarter].mean(axis=1) - bright[:, -quarter:].mean(axis=1)
+        keep = (step > EDGE_MIN_STEP) & (at > 1) & (at < fall.shape[1] - 2)
+        if keep.sum() < EDGE_SAMPLES // 3:
+            return corners
+        line = _ransac_line(edge[keep], 0.3 * length, 1.0)
+        if line is None:
+            return corners
+        lines.append(line)
+    refined = _where_sides_meet(lines)
+    if refined is None or np.linalg.norm(refined - corners, axis=1).max() > reach \
+            or not cv2.isContourConvex(refined) or not _squarish(refined):
         return corners
     return refined
 
@@ -314,14 +379,16 @@ def find_page(rgb: np.ndarray) -> np.ndarray | None:
     if textured_q and sheet_q and _squarish(sheet_q[0]) and _chart_bent(sheet_q[0], textured_q[0]):
         found.reverse()  # the sheet first
     # a quad no camera could make of a sheet (a shadow cut the chart into a wedge) only where nothing better
-    corners, outline = next((q for q in found if _squarish(q[0])), found[0])
-    corners = _straight_sides(outline, corners)
+    chosen = next((q for q in found if _squarish(q[0])), found[0])
+    corners = _straight_sides(chosen[1], chosen[0])
     outside = np.ones(paper.shape, np.uint8)
     cv2.fillConvexPoly(outside, corners.astype(np.int32), 0)
     if outside.any() and (paper[outside > 0] > 0).mean() > 0.6:
         return None  # white paper all around the chart: a scan with margins, not a sheet on a desk
     if _is_flat_rectangle(corners) and cv2.contourArea(corners) > 0.8 * paper.size:
         return None  # a scan or screenshot: nothing to flatten, and deskewing handles rotation exactly
+    if chosen is sheet_q:  # a paper-to-desk step; a chart's outline is where its texture fades, no sharp edge
+        return _sheet_edges(rgb, corners / scale, reach=EDGE_REACH / scale)
     return corners / scale
 
 
@@ -454,7 +521,31 @@ def rectify(rgb: np.ndarray, corners: np.ndarray | None) -> Page:
                                borderMode=cv2.BORDER_REPLICATE)
     across = (np.linalg.norm(tr - tl) + np.linalg.norm(br - bl)) / 2 / out_w
     down = (np.linalg.norm(bl - tl) + np.linalg.norm(br - tr)) / 2 / out_h
-    return Page(cv2.cvtColor(flat, cv2.COLOR_RGBA2RGB), True, (float(across), float(down)))
+    return Page(_without_desk_rim(cv2.cvtColor(flat, cv2.COLOR_RGBA2RGB)), True, (float(across), float(down)))
+
+
+RIM_PX = 4
+"""Pixels at each edge of a flattened sheet where the photo's blur can have smeared the desk in."""
+
+
+def _without_desk_rim(flat: np.ndarray) -> np.ndarray:
+    """`flat` with each of its outermost RIM_PX lines that is darker along most of its length than the line
+    RIM_PX in replaced by that line. A sheet flattened from its exact edges has half the desk in its first
+    pixel, and a dark line all along a page's edge reads as ink: a row, a trace reaching the edge. A trace's
+    end or a label there covers a few pixels of the line, not most of it."""
+    bright = flat.max(axis=2)
+    for axis in (0, 1):
+        for end in (1, -1):
+            inner = (RIM_PX if end == 1 else -RIM_PX - 1)
+            ref = float(np.median(np.take(bright, inner, axis=axis)))
+            for i in range(RIM_PX):
+                at = i if end == 1 else -1 - i
+                if float(np.median(np.take(bright, at, axis=axis))) < ref - 10:
+                    if axis == 0:
+                        flat[at] = flat[inner]
+                    else:
+                        flat[:, at] = flat[:, inner]
+    return flat
 
 
 def darkness(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

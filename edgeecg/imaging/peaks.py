@@ -14,3 +14,14 @@ def peak_position(values: np.ndarray) -> float:
         if den < 0:
             return i + float(np.clip(0.5 * (values[i - 1] - values[i + 1]) / den, -0.5, 0.5))
     return float(i)
+
+
+def row_peaks(values: np.ndarray) -> np.ndarray:
+    """peak_position of each row of a 2-D array, at once: hundreds of short profiles cost one call."""
+    i = np.argmax(values, axis=1)
+    rows = np.arange(len(values))
+    j = np.clip(i, 1, values.shape[1] - 2)
+    left, mid, right = values[rows, j - 1], values[rows, j], values[rows, j + 1]
+    den = left - 2 * mid + right
+    frac = np.clip(0.5 * (left - right) / np.where(den < 0, den, -1.0), -0.5, 0.5)
+    return i + np.where((i == j) & (den < 0), frac, 0.0)

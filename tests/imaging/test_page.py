@@ -216,3 +216,37 @@ def test_a_sheet_filling_the_frame_half_in_shadow_is_read_whole():
     cv2.fillConvexPoly(shade, np.array([[0, 560], [1200, 380], [1200, 900], [0, 900]], np.int32), 1.0)
     img *= 1.0 - 0.45 * cv2.GaussianBlur(shade, (0, 0), 45)[..., None]
     assert find_page(np.clip(img, 0, 255).astype(np.uint8)) is None
+
+
+def _blurred_sheet(corners: np.ndarray, sigma: float) -> np.ndarray:
+    """A white sheet with sub-pixel `corners` (pixel centres at whole numbers) on a dark desk, drawn 4x larger
+    and area-averaged down, so each pixel holds the share of sheet it covers, then blurred as a phone's defocus
+    blurs it."""
+    big = np.full((4800, 6400, 3), (70, 40, 60), np.uint8)
+    cv2.fillConvexPoly(big, np.round((corners + 0.5) * 64).astype(np.int32), (245, 240, 235), shift=4)
+    return cv2.GaussianBlur(cv2.resize(big, (1600, 1200), interpolation=cv2.INTER_AREA), (0, 0), sigma)
+
+
+@pytest.mark.parametrize("sigma", [0.8, 1.8])
+def test_a_blurred_sheets_corners_are_found_to_a_fraction_of_a_pixel(sigma):
+    """The outline is found on an 800 px copy of the photo (2 px of this one); a sheet without a grid takes
+    its scale and its time axis from those corners alone, so its edges are found again at full resolution."""
+    true = SHEET + np.array([[0.3, 0.7], [-0.4, 0.2], [0.6, -0.5], [-0.2, 0.45]], np.float32)
+    found = find_page(_blurred_sheet(true, sigma))
+    assert found is not None and np.abs(found - true).max() < 0.4   # the 800 px copy's: 1.6 px
+
+
+def test_a_sheet_flattened_from_its_exact_edges_has_no_dark_rim_and_keeps_a_trace_that_reaches_the_edge():
+    """Half the desk is blurred into the first pixel of a sheet flattened from its exact edges; a dark line
+    along a whole side would read as ink. It takes the paper's brightness, while a trace that runs into the
+    edge (a few pixels of that line) is kept."""
+    from edgeecg.imaging.page import RIM_PX, rectify
+
+    img = _blurred_sheet(SHEET, 1.2)
+    cv2.line(img, (800, 600), (1323, 630), (30, 30, 30), 3)   # runs out over the right edge
+    flat = rectify(img, find_page(img)).rgb.max(axis=2).astype(float)
+    paper = np.median(flat)
+    for side in (flat[0], flat[-1], flat[:, 0], flat[:, -1]):
+        assert np.median(side) > paper - 10
+    right = flat[:, -RIM_PX:]
+    assert (right < 120).any(axis=1).sum() >= 2   # the trace's end, still there
