@@ -526,6 +526,8 @@ def rectify(rgb: np.ndarray, corners: np.ndarray | None) -> Page:
 
 RIM_PX = 4
 """Pixels at each edge of a flattened sheet where the photo's blur can have smeared the desk in."""
+RIM_DARKER = 10
+"""Grey levels by which an edge line's median must fall below the line RIM_PX in to count as the desk's."""
 
 
 def _without_desk_rim(flat: np.ndarray) -> np.ndarray:
@@ -533,18 +535,12 @@ def _without_desk_rim(flat: np.ndarray) -> np.ndarray:
     RIM_PX in replaced by that line. A sheet flattened from its exact edges has half the desk in its first
     pixel, and a dark line all along a page's edge reads as ink: a row, a trace reaching the edge. A trace's
     end or a label there covers a few pixels of the line, not most of it."""
-    bright = flat.max(axis=2)
-    for axis in (0, 1):
-        for end in (1, -1):
-            inner = (RIM_PX if end == 1 else -RIM_PX - 1)
-            ref = float(np.median(np.take(bright, inner, axis=axis)))
-            for i in range(RIM_PX):
-                at = i if end == 1 else -1 - i
-                if float(np.median(np.take(bright, at, axis=axis))) < ref - 10:
-                    if axis == 0:
-                        flat[at] = flat[inner]
-                    else:
-                        flat[:, at] = flat[:, inner]
+    n = RIM_PX + 1
+    # each side's outermost lines, outermost first, as rows; only they are looked at (a page-wide max costs 0.2 s)
+    for side in (flat[:n], flat[::-1][:n], flat[:, :n].transpose(1, 0, 2), flat[:, ::-1][:, :n].transpose(1, 0, 2)):
+        level = np.median(side.max(axis=2), axis=1)
+        for i in np.flatnonzero(level[:RIM_PX] < level[RIM_PX] - RIM_DARKER):
+            side[i] = side[RIM_PX]
     return flat
 
 
