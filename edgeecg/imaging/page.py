@@ -284,12 +284,13 @@ def _sheet_edges(rgb: np.ndarray, corners: np.ndarray, reach: float) -> np.ndarr
     """The sheet's corners where its four edges, found to a fraction of a pixel in the full-resolution photo,
     meet; `corners` where that fails.
 
-    The outline comes from an 800 px copy of the photo: its corners are a millimetre or so off (0.7 mm median
-    on the bench's photos), and a sheet without a grid takes its scale and its time axis from them alone, so a
-    millimetre's lean is tens of milliseconds at a strip's end. Across each side, at EDGE_SAMPLES places, the
-    edge is where the brightness falls fastest from paper to desk within `reach` px of the outline (the half-way
-    point of a blurred step, to a parabola's fraction of a pixel); a straight line through most of those
-    places (RANSAC, 1 px) is the edge, so a pen or a shadow across a stretch of it is outvoted.
+    The outline comes from an 800 px copy of the photo: its corners are most of a millimetre off (0.6 / 0.8 mm
+    median on the bench's photos / poor photos, benchmarks/sheet_corners.py), and a sheet without a grid takes
+    its scale and its time axis from them alone, so a millimetre's lean is tens of milliseconds at a strip's end.
+    Across each side, at EDGE_SAMPLES places, the edge is where the brightness falls fastest from paper to desk
+    within `reach` px of the outline (the half-way point of a blurred step, to a parabola's fraction of a pixel);
+    a straight line through most of those places (RANSAC, 1 px) is the edge, so a pen or a shadow across a
+    stretch of it is outvoted.
     """
     offsets = np.arange(-reach, reach + 0.25, 0.5, dtype=np.float32)
     lines = []
@@ -345,7 +346,8 @@ def find_page(rgb: np.ndarray) -> np.ndarray | None:
     can take in a bright object beside it), unless shadow or blur bent it within the sheet (_chart_bent),
     else the sheet's (grid-less paper), which is then flooded from between its traces as well, in case a lit
     desk passed for paper or a shadow cut a stretch off (_paper_flood); None too where that flood fills the
-    frame and the sheet's outline is a shadow's soft edge (_shadow_cut).
+    frame and the sheet's outline is a shadow's soft edge (_shadow_cut). A sheet's outline is found again at full
+    resolution (_sheet_edges).
     """
     h, w = rgb.shape[:2]
     scale = 800.0 / max(h, w)
