@@ -25,10 +25,7 @@ from threadpoolctl import threadpool_limits
 
 from edgeecg.data.sources import sample_records
 from edgeecg.imaging import page
-from edgeecg.imaging.bench import BENCH_LAYOUTS, STYLES
-from edgeecg.imaging.capture import SEVERITIES as BENCH_SEVERITIES
-from edgeecg.imaging.capture import capture
-from edgeecg.imaging.render import render
+from edgeecg.imaging.bench import STYLES, bench_jobs, bench_shot
 from edgeecg.record import RecordError
 
 SHEET_MM = 5.0
@@ -52,17 +49,15 @@ def corner_errors(rgb: np.ndarray, homography: np.ndarray, page_wh: tuple[int, i
 def measure(sources: list[str], n: int, seed: int, style: str) -> dict[str, dict[str, list[np.ndarray]]]:
     """{severity: {"edges": [...], "copy": [...], "chart": [...]}}: per outline its four corner errors, with the
     full-resolution edges and as the 800 px copy gave them; "chart" holds the chart outlines (no edge refinement)."""
-    # the bench's jobs in its order (bench.run), so that a page here is the bench's page (seed, j)
-    jobs = [(rec.fit(10.0), BENCH_LAYOUTS[i % len(BENCH_LAYOUTS)], severity) for data in sources
-            for i, rec in enumerate(sample_records(data, n, seed)) for severity in BENCH_SEVERITIES]
+    # every severity, scans too: job j is the bench's page (seed, j)
+    jobs = bench_jobs({data: sample_records(data, n, seed) for data in sources})
     out: dict[str, dict[str, list[np.ndarray]]] = {s: {"edges": [], "copy": [], "chart": []} for s in SEVERITIES}
-    for j, (rec, layout, severity) in enumerate(track(jobs, description="render, capture, find the sheet",
-                                                      transient=True)):
+    for j, (rec, _, layout, severity) in enumerate(track(jobs, description="render, capture, find the sheet",
+                                                         transient=True)):
         if severity not in SEVERITIES:  # a scan: no desk, no outline
             continue
-        rng = np.random.default_rng([seed, j])  # bench_shot's draws, spelled out to keep the printed page's size
-        printed = render(rec, layout, STYLES[style](rng))
-        shot = capture(printed, severity, seed=int(rng.integers(2**31)))
+        printed = bench_shot(rec, layout, "none", (seed, j), style)  # the same page before its capture: its size
+        shot = bench_shot(rec, layout, severity, (seed, j), style)
         args = (shot.truth.homography, printed.image.shape[1::-1], shot.truth.px_per_mm)
         edges = corner_errors(shot.image, *args)
         if edges is None:

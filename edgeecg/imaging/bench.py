@@ -157,6 +157,14 @@ LAYOUT_SETS: dict[str, tuple[str, ...]] = {"bench": BENCH_LAYOUTS, "vendor": VEN
 """What `--layouts` benches: PatchECG's printed layouts, other vendors' (V1 / V5 strips, Cabrera order), or both."""
 
 
+def bench_jobs(sources: dict[str, list[Record]], layouts: tuple[str, ...] = BENCH_LAYOUTS,
+               severities: tuple[str, ...] = tuple(SEVERITIES)) -> list[tuple[Record, str, str, str]]:
+    """(record fitted to 10 s, source, layout, severity) in the bench's order: job j is `bench_shot`'s page
+    (seed, j), so a script that walks these jobs sees the bench's own pages."""
+    return [(rec.fit(10.0), source, layouts[i % len(layouts)], severity) for source, records in sources.items()
+            for i, rec in enumerate(records) for severity in severities]
+
+
 def run(sources: dict[str, list[Record]], layouts: tuple[str, ...] = BENCH_LAYOUTS,
         severities: tuple[str, ...] = tuple(SEVERITIES), seed: int = 0, detect: bool = True,
         progress: bool = True, style: str = "own", base: DigitizeConfig = DEFAULT_CONFIG) -> list[ImageResult]:
@@ -164,11 +172,7 @@ def run(sources: dict[str, list[Record]], layouts: tuple[str, ...] = BENCH_LAYOU
     each severity."""
     from rich.progress import Progress
 
-    jobs = []
-    for source, records in sources.items():
-        for i, rec in enumerate(records):
-            for severity in severities:
-                jobs.append((rec.fit(10.0), source, layouts[i % len(layouts)], severity))
+    jobs = bench_jobs(sources, layouts, severities)
     results = []
     cv2.setNumThreads(1)
     with threadpool_limits(limits=1), Progress(disable=not progress, transient=True) as bar:
