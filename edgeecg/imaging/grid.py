@@ -208,14 +208,34 @@ def rows_apart(shifts: np.ndarray, width: int) -> float:
     return float(np.abs(shifts[:, 0:1] + shifts[:, 1:2] * np.array([[0.0, width]])).max())
 
 
-def column_phase(profile: np.ndarray, px_per_mm: float) -> np.ndarray | None:
+MAJOR_SNR = 6.0
+"""How far a band's 5 mm component must stand above its spectrum between the 5 mm comb's harmonics
+(`OFF_COMB`) before its 5 mm lines number its millimetres: where every line prints alike it reached 4 at most on
+the widened style's photos, whose rows then disagreed on the 5 mm phase; where the 5 mm lines print darker or
+paler, 8 and up (mostly over 15)."""
+OFF_COMB = (0.13, 0.17, 0.23, 0.27, 0.33, 0.47)
+"""Frequencies (cycles/mm) between the 5 mm comb's harmonics (0.2, 0.4, ...), where a grid puts nothing."""
+MAJOR_TOL = 0.2
+"""How far (mm) the 5 mm component may put the 5 mm lines off a 1 mm line (dark ones) or off the middle between
+two 5 mm lines' places (pale ones) before the band's 5 mm numbering is not trusted."""
+
+
+@dataclass(frozen=True)
+class ColumnPhase:
+    """The millimetre coordinate of every column of one row band and how its lines were numbered."""
+    mm: np.ndarray           # (w,) m(x); its 5 mm lines at multiples of 5 where `majors` says which stand out
+    majors: str | None       # "dark" or "pale": how the 5 mm lines differ from the 1 mm ones; None: no numbering
+
+
+def column_phase(profile: np.ndarray, px_per_mm: float) -> ColumnPhase | None:
     """The millimetre coordinate m(x) of every column of one row band, from its vertical grid lines.
 
     Complex demodulation at the 1 mm frequency: the lines are cos(2 pi m(x)), so the low-passed product with
     exp(-2 pi i x / pitch) has phase 2 pi (m(x) - x / pitch). Every line in a 5 mm window votes, which beats
     picking single blurred lines; the phase is fitted as a cubic in x (weighted by how much grid each window
     shows), so stretches hidden by labels or a shadow borrow from their neighbours. m is known up to an
-    integer (which paper line is line 0); None when the band shows too little grid.
+    integer (which paper line is line 0), which the 5 mm lines fix where they print darker or paler than the
+    1 mm ones; None when the band shows too little grid.
     """
     w = len(profile)
     if w < 64 * px_per_mm / 8 or px_per_mm < 2.5:
@@ -240,10 +260,19 @@ def column_phase(profile: np.ndarray, px_per_mm: float) -> np.ndarray | None:
     if np.median(np.abs(resid)) > 0.5:  # a line slipped or no regular grid: not trustworthy
         return None
     m = x / px_per_mm + np.polyval(coef, x) / (2 * np.pi)
-    # number the lines so that the 5 mm (major) lines fall on multiples of 5: then rows can be matched
-    # to the nearest 5 mm, not just the nearest millimetre
-    major = np.sum(p[good] * np.exp(-2j * np.pi * m[good] / 5))
-    return m + np.round(5 * np.angle(major) / (2 * np.pi))
+    # number the lines so that the 5 mm lines fall on multiples of 5: then rows can be matched to the nearest
+    # 5 mm, not just the nearest millimetre. Pale 5 mm lines put the 5 mm component's peak midway between them.
+    k5 = max(3, int(10 * px_per_mm) | 1)   # a 10 mm box: it passes the 5 mm and 1 mm combs whole
+    p5 = profile - np.convolve(profile, np.ones(k5) / k5, mode="same")
+    use = good.copy()
+    use[: k5 // 2], use[w - k5 // 2:] = False, False
+    major, *off = [np.sum(p5[use] * np.exp(-2j * np.pi * f * m[use])) for f in (0.2, *OFF_COMB)]
+    if abs(major) >= MAJOR_SNR * np.median(np.abs(off)):
+        turns = 5 * np.angle(major) / (2 * np.pi)      # minus where the peak lies, mod 5 mm
+        for majors, peak in (("dark", 0.0), ("pale", 2.5)):
+            if abs(turns - peak - np.round(turns - peak)) < MAJOR_TOL:
+                return ColumnPhase(m + np.round(turns - peak), majors)
+    return ColumnPhase(m, None)
 
 
 def even_column_maps(grid: np.ndarray, ink_mask: np.ndarray, baselines: list[float], px_per_mm: float
@@ -254,7 +283,8 @@ def even_column_maps(grid: np.ndarray, ink_mask: np.ndarray, baselines: list[flo
     strip the last beats move by 20 ms, which costs more SNR than any tracing error. The vertical lines are
     straight and 1 mm apart on paper, so their phase along each row band is the true time axis; this reads
     it (`column_phase`) and resamples each row onto an even millimetre scale. Rows are lined up on the
-    middle one by their 5 mm lines (flattening leaves them well within 2.5 mm of each other).
+    middle one by their 5 mm lines (flattening leaves them well within 2.5 mm of each other) where every row's
+    5 mm lines stand out alike, else by the nearest millimetre line.
     Returns the maps and the px/mm along x after them; None where fewer than half of the rows show enough
     grid.
     """
@@ -263,14 +293,25 @@ def even_column_maps(grid: np.ndarray, ink_mask: np.ndarray, baselines: list[flo
     h, w = grid.shape
     rows = []
     for b, profile in zip(baselines, _band_profiles(grid, ink_mask, baselines, px_per_mm), strict=True):
-        m = column_phase(profile, px_per_mm)
-        if m is not None:
-            rows.append((b, m))
+        c = column_phase(profile, px_per_mm)
+        if c is not None:
+            rows.append((b, c))
     if len(rows) < max(1, (len(baselines) + 1) // 2):
         return None
-    ref = rows[len(rows) // 2][1]
+    kinds = [c.majors for _, c in rows]
+    by_majors = len({k for k in kinds if k is not None}) == 1 and 2 * kinds.count(None) < len(kinds)
+    named = [by_majors and k is not None for k in kinds]
+    middle = min((i for i in range(len(rows)) if named[i] or not by_majors), key=lambda i: abs(i - len(rows) // 2))
     inner = slice(int(0.1 * w), int(0.9 * w))
-    return _even_maps([(b, m + 5 * np.round(np.mean(ref[inner] - m[inner]) / 5)) for b, m in rows], h, w)
+    mm: dict[int, np.ndarray] = {middle: rows[middle][1].mm}
+    for i in sorted(range(len(rows)), key=lambda i: abs(i - middle))[1:]:   # outwards from the middle row
+        if named[i]:    # the nearest row numbered by its 5 mm lines: lined up to the nearest 5 mm
+            j = min((j for j in mm if named[j]), key=lambda j: abs(j - i))
+        else:           # the row next to it, nearer the middle: the lines have moved least since
+            j = i + 1 if i < middle else i - 1
+        step = 5.0 if named[i] else 1.0
+        mm[i] = rows[i][1].mm + step * np.round(np.mean(mm[j][inner] - rows[i][1].mm[inner]) / step)
+    return _even_maps([(b, mm[i]) for i, (b, _) in enumerate(rows)], h, w)
 
 
 def _even_maps(aligned: list[tuple[float, np.ndarray]], h: int, w: int
@@ -356,9 +397,9 @@ def leaning_column_maps(grid: np.ndarray, ink_mask: np.ndarray, baselines: list[
     for y in np.arange(max(half, baselines[0] - pitch / 2), min(h - half, baselines[-1] + pitch / 2),
                        2 * half):
         profile = _sums(g[int(y - half): int(y + half)], 0)
-        m = next((m for f in LEAN_PITCHES if (m := column_phase(profile, f * px_per_mm)) is not None), None)
-        if m is not None:
-            bands.append((float(y), m))
+        c = next((c for f in LEAN_PITCHES if (c := column_phase(profile, f * px_per_mm)) is not None), None)
+        if c is not None:
+            bands.append((float(y), c.mm))
     covered = [any(abs(b - y) < pitch / 2 for y, _ in bands) for b in baselines]
     if not all(covered):
         return None

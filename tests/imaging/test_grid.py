@@ -50,7 +50,7 @@ def test_leaning_lines_are_followed_band_by_band_and_upright_ones_left_alone(ecg
     flat = cv2.remap(grid_img, *maps[0], cv2.INTER_LINEAR)
     profiles = grid._band_profiles(flat, cv2.remap(mask.astype(np.uint8), *maps[0], cv2.INTER_NEAREST) > 0,
                                    baselines, ppm)
-    phases = [grid.column_phase(p, maps[1]) for p in profiles]
+    phases = [c.mm if (c := grid.column_phase(p, maps[1])) is not None else None for p in profiles]
     inner = slice(int(0.1 * image.shape[1]), int(0.9 * image.shape[1]))
     for m in phases:
         assert m is not None
@@ -58,3 +58,44 @@ def test_leaning_lines_are_followed_band_by_band_and_upright_ones_left_alone(ecg
         assert steps == pytest.approx(np.full_like(steps, 1 / maps[1]), abs=0.02 / maps[1])   # even mm
     offsets = [float(np.mean((m - phases[0])[inner])) for m in phases]
     assert np.abs(np.array(offsets) - np.round(np.array(offsets) / 5) * 5).max() < 0.3  # lined up to 0.3 mm
+
+
+def _comb(major_height: float, ppm: float = 6.3, w: int = 1800, first: float = 7.4) -> np.ndarray:
+    """A band's column profile: a blurred line every mm from `first` px on, every 5th (mm 3, 8, ...) of
+    `major_height` against 1 for the rest, and a little noise."""
+    x = np.arange(w, dtype=np.float64)
+    out = np.random.default_rng(0).normal(0.0, 0.05, w)
+    for k in range(int((w - first) / ppm) + 1):
+        out += (major_height if k % 5 == 3 else 1.0) * np.exp(-0.5 * ((x - first - k * ppm) / 0.8) ** 2)
+    return out
+
+
+@pytest.mark.parametrize("major_height, majors", [(2.0, "dark"), (0.5, "pale"), (1.0, None)])
+def test_five_mm_lines_number_the_millimetres_only_where_they_stand_out(major_height, majors):
+    """Dark or pale 5 mm lines put themselves at multiples of 5 mm; lines all alike leave the numbering alone
+    (their 5 mm phase is noise, and numbering rows by it set whole rows a millimetre off)."""
+    ppm, first = 6.3, 7.4
+    c = grid.column_phase(_comb(major_height, ppm, first=first), ppm)
+    assert c is not None and c.majors == majors
+    lines = np.round(first + np.arange(3, 200, 5) * ppm).astype(int)
+    lines = lines[(lines > 100) & (lines < 1700)]
+    at = c.mm[lines]
+    assert np.abs(at - np.round(at)).max() < 0.05                            # on the millimetre lines
+    if majors is not None:
+        assert np.abs(at / 5 - np.round(at / 5)).max() < 0.01                 # the 5 mm ones at multiples of 5
+
+
+@pytest.mark.parametrize("emphasis", ["major", "minor", "even"])
+def test_rows_of_a_flat_page_stay_lined_up_whatever_lines_print_darker(ecgs, emphasis):
+    """A flat page's rows already share their grid lines: lining them up must not move any row by a millimetre,
+    as numbering every row by its 5 mm lines did where they print paler than the rest (a little blur, as any
+    camera gives, was enough)."""
+    shot = render(ecgs[2], "3x4+II", RenderConfig(grid="red", dpi=150, grid_emphasis=emphasis, grid_px=2))
+    ink, grid_img = page.darkness(cv2.GaussianBlur(shot.image, (0, 0), 1.0))
+    mask = ink > page.ink_threshold(ink)
+    ppm = shot.truth.px_per_mm
+    baselines = find_rows(mask.astype(np.uint8) * 255, ppm)
+    maps = grid.even_column_maps(grid_img, mask, baselines, ppm)
+    if maps is not None:
+        x = np.arange(shot.image.shape[1], dtype=np.float32)
+        assert np.abs(maps[0][0] - x[None, :]).max() < 0.3 * ppm
