@@ -681,7 +681,7 @@ def _calibrated(result: Digitized, e: orientation.Evidence, sure: bool, cfg: Dig
     q.leads = [replace(lq, confidence=round(lq.coverage * p, 3)) for lq in q.leads]
     bar = model.bar if cfg.min_confidence is None else cfg.min_confidence
     if p < bar:
-        raise UnsureReadError(f"this read is likely wrong (calibrated confidence {p:.2f} < {bar:.2f}; "
+        raise UnsureReadError(f"this read is likely wrong (calibrated confidence {p:.3f} < {bar:.3f}; "
                               f"{'; '.join(q.notes) or 'nothing else noted'}); retake it flat, in focus and whole, "
                               "pass --layout, or --min-confidence 0 to keep it as read")
     return result

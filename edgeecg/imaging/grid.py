@@ -283,8 +283,9 @@ def even_column_maps(grid: np.ndarray, ink_mask: np.ndarray, baselines: list[flo
     strip the last beats move by 20 ms, which costs more SNR than any tracing error. The vertical lines are
     straight and 1 mm apart on paper, so their phase along each row band is the true time axis; this reads
     it (`column_phase`) and resamples each row onto an even millimetre scale. Rows are lined up on the
-    middle one by their 5 mm lines (flattening leaves them well within 2.5 mm of each other) where every row's
-    5 mm lines stand out alike, else by the nearest millimetre line.
+    middle one by their 5 mm lines (flattening leaves them well within 2.5 mm of each other) where most rows'
+    5 mm lines stand out, all alike (dark or pale); the other rows each to the nearest millimetre line of their
+    neighbour nearer the middle.
     Returns the maps and the px/mm along x after them; None where fewer than half of the rows show enough
     grid.
     """
