@@ -99,3 +99,22 @@ def test_rows_of_a_flat_page_stay_lined_up_whatever_lines_print_darker(ecgs, emp
     if maps is not None:
         x = np.arange(shot.image.shape[1], dtype=np.float32)
         assert np.abs(maps[0][0] - x[None, :]).max() < 0.3 * ppm
+
+
+def test_rows_whose_like_lines_drift_across_the_page_are_each_lined_up_on_their_neighbour():
+    """On a grid printing every line alike, rows are numbered by the nearest millimetre line, and a flattened
+    photo leaves rows up to a millimetre apart from top to bottom: each row is lined up on the row next to it
+    (0.4 mm off here), not on the middle one, from which the outer rows lie 0.8 mm off (nearer another line)."""
+    ppm, pitch, drift_mm = 6.0, 150, 0.4
+    h, w = 5 * pitch, 1500
+    baselines = [pitch / 2 + r * pitch for r in range(5)]
+    y, x = np.mgrid[0:h, 0:w].astype(np.float64)
+    shift = drift_mm * ppm * (y - baselines[2]) / pitch          # px the lines lie right of the middle row's
+    phase = (x - shift) / ppm
+    grid_img = (200 * np.exp(-0.5 * ((phase - np.round(phase)) * ppm / 0.9) ** 2)).astype(np.uint8)
+    maps = grid.even_column_maps(grid_img, np.zeros((h, w), bool), baselines, ppm)
+    assert maps is not None
+    inner = slice(150, w - 150)
+    for b in baselines:   # each row samples its own lines where the middle row has its
+        want = x[0, inner] + drift_mm * ppm * (b - baselines[2]) / pitch
+        assert np.abs(maps[0][0][int(b), inner] - want).max() < 0.1 * ppm
