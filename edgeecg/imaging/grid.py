@@ -210,9 +210,10 @@ def rows_apart(shifts: np.ndarray, width: int) -> float:
 
 MAJOR_SNR = 6.0
 """How far a band's 5 mm component must stand above its spectrum between the 5 mm comb's harmonics
-(`OFF_COMB`) before its 5 mm lines number its millimetres: where every line prints alike it reached 4 at most on
-the widened style's photos, whose rows then disagreed on the 5 mm phase; where the 5 mm lines print darker or
-paler, 8 and up (mostly over 15)."""
+(`OFF_COMB`) before its 5 mm lines number its millimetres: set between the two groups a scratch listing of the
+widened style's fitting photos showed (not a script here): where every line prints alike the ratio stayed below
+it and the rows disagreed on the 5 mm phase; where the 5 mm lines print darker or paler it lay above it, most
+rows well above."""
 OFF_COMB = (0.13, 0.17, 0.23, 0.27, 0.33, 0.47)
 """Frequencies (cycles/mm) between the 5 mm comb's harmonics (0.2, 0.4, ...), where a grid puts nothing."""
 MAJOR_TOL = 0.2
