@@ -509,13 +509,30 @@ def _scale(width: int, grid_img: np.ndarray, mask: np.ndarray, found_page: bool,
     return prior, prior, False, notes
 
 
-def _sheet_scale(shape: tuple[int, int], estimate: float) -> tuple[float, float, str] | None:
-    """(px/mm along x, along y, paper) from the sheet's size, for the paper whose width agrees with `estimate`
-    to 3 %: a flattened sheet's outline, or a scan's frame. A pulse is 5 mm wide, 20-40 px: a pixel's error
-    there is 3-5 % of the scale and 8-12 mm at the end of a 10 s strip; the sheet's width pins it to the
-    outline's precision once the pulse has told A4 from Letter (6 % apart). The height gives the vertical
-    scale where it agrees too (a cropped photo's frame does not)."""
+SHEET_SHAPE_TOL = 0.02
+"""How closely (|log| of the ratio) an image's width over height must match a paper's for the image to be taken as
+that sheet's frame. A4 and Letter lie 0.089 apart in it, so 0.02 leaves no doubt which one matches."""
+PULSE_SCALE_TOL = 0.10
+"""How far (|log|) a calibration pulse's scale may lie from the one the sheet's shape gives: a pulse's width reads to
+a pixel, 5 % at 20 px; a sheet's shape with a pulse a tenth off is not the sheet's frame."""
+
+
+def _sheet_scale(shape: tuple[int, int], estimate: float, frame_is_sheet: bool) -> tuple[float, float, str] | None:
+    """(px/mm along x, along y, paper) from the sheet's size: a flattened sheet's outline, or a scan's frame.
+
+    A pulse is 5 mm wide, 20-40 px: a pixel's error there is 3-5 % of the scale and 8-12 mm at the end of a 10 s
+    strip; the sheet's width pins it to the outline's precision. Where the image is the sheet as scanned or
+    exported (`frame_is_sheet`: no outline was flattened, whose proportions a camera's tilt changes), its shape
+    tells A4 from Letter (9 % apart), and the pulse only has to agree to PULSE_SCALE_TOL: at 100 dpi a pulse read
+    a pixel narrow had taken a Letter page for A4, its signals 6 % too slow, at confidence 0.99. Else the paper
+    is the one whose width agrees with the pulse's `estimate` to 3 % (A4 and Letter are 6 % apart). The height
+    gives the vertical scale where it agrees too (a cropped photo's frame does not)."""
     h, w = shape
+    if frame_is_sheet:
+        for name, (w_mm, h_mm) in PAPERS.items():
+            if abs(np.log(w / h * h_mm / w_mm)) < SHEET_SHAPE_TOL and \
+                    abs(np.log(w / w_mm / estimate)) < PULSE_SCALE_TOL:
+                return w / w_mm, h / h_mm, name
     name, (w_mm, h_mm) = min(PAPERS.items(), key=lambda kv: abs(np.log(w / kv[1][0] / estimate)))
     if abs(np.log(w / w_mm / estimate)) > 0.03:
         return None
@@ -918,7 +935,7 @@ def _read(page: Page, ink: np.ndarray, grid_img: np.ndarray, sharp: float, cfg: 
         scale_conf = 0.85
         ppm_x = ppm_y = float(np.median([w for _, w in pulses])) / (0.2 * cfg.speed)
         note = "no ECG grid found: scale taken from the calibration pulse (200 ms wide)"
-        sheet = _sheet_scale(ink.shape, ppm_x)
+        sheet = _sheet_scale(ink.shape, ppm_x, not page.found_page)
         if sheet is not None:
             ppm_x, ppm_y, paper = sheet
             note = f"no ECG grid found: scale taken from the sheet's size ({paper}, as the calibration pulse says)"

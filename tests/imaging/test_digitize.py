@@ -86,6 +86,30 @@ def test_without_a_grid_the_sheet_size_sets_the_scale(ecgs, paper, dpi):
     assert _median_snr(shot, result) > 14.0
 
 
+def test_a_scanned_sheets_shape_tells_letter_from_a4_where_its_pulse_reads_a_pixel_off(ecgs):
+    """At 100 dpi a pulse is 20 px wide and this one reads a pixel narrow, the 6 % that parts A4 from Letter: the
+    page's shape (1.29 wide to 1, A4's is 1.41) says Letter, and the signals keep their time scale."""
+    cfg = RenderConfig(paper="letter", dpi=99.85, grid="none", line_width=0.27, font="complex",
+                       label_position="below", margin_left=15.2, margin_top=16.5, margin_bottom=7.8)
+    shot = render(ecgs[0], "3x4+II", cfg)
+    result = digitize(shot.image, DigitizeConfig(fs=100.0))
+    assert any("sheet's size (letter" in n for n in result.quality.notes)
+    assert result.quality.px_per_mm_x == pytest.approx(shot.truth.px_per_mm, rel=0.005)
+    assert _median_snr(shot, result) > 10.0
+
+
+@pytest.mark.parametrize(("frame_is_sheet", "paper"), [(True, "letter"), (False, "a4")])
+def test_only_a_frame_that_is_the_sheet_has_its_shape_trusted(frame_is_sheet, paper):
+    """A Letter-shaped frame whose pulse reads 6 % fine (A4's width): a scan's frame is the sheet, so Letter; a
+    sheet flattened from a photo's outline keeps a tilt's foreshortening, so the pulse's paper, A4."""
+    from edgeecg.imaging.digitize import _sheet_scale
+
+    ppm = 3.93
+    shape = (round(215.9 * ppm), round(279.4 * ppm))
+    assert _sheet_scale(shape, shape[1] / 297.0, frame_is_sheet)[2] == paper
+    assert _sheet_scale(shape, 1.2 * ppm, frame_is_sheet) is None   # a pulse a fifth off fits no sheet
+
+
 @pytest.mark.parametrize("found_page", [True, False])
 def test_a_flattened_sheet_may_keep_its_foreshortening(ecgs, found_page):
     """A sheet flattened from a steep photo's outline keeps the outline's proportions: its grid reads 1.2x
