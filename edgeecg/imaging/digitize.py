@@ -442,10 +442,10 @@ def _ends_lean(ends: np.ndarray, baselines: np.ndarray, ppm: float) -> float | N
     which a printer lines up down the page, lie on one leaning line; None where they lie straight, too few rows
     say so, or they scatter (a row's tracer lost its last millimetres).
 
-    On a page without a grid the tilt is read off the traces' baselines, and a signal whose baseline drifts over
-    the 10 s tilts every row alike: a rendered 3x4 page read as 0.39 degrees tilted, its rows' pens ending 0.8
-    mm apart from top to bottom, and each row 15 ms late on the one above (3 dB). The ends are where the page's
-    time runs out, which no signal moves."""
+    On a page without a grid the tilt is read off the traces' baselines, which are not level on a page printed
+    square: each cell rests at its own lead's level, and a signal whose baseline drifts over the 10 s tilts every
+    row alike (a rendered grid-less 3x4 read as 0.39 degrees tilted, its rows ever later down the page: 3.3 dB,
+    stated 0.97). The ends are where the page's time runs out, which no signal moves."""
     if len(ends) < 3:
         return None
     i, j = np.triu_indices(len(ends), 1)
@@ -457,7 +457,7 @@ def _ends_lean(ends: np.ndarray, baselines: np.ndarray, ppm: float) -> float | N
     residual = ends - slope * baselines
     if np.median(np.abs(residual - np.median(residual))) > LEAN_FIT_MM * ppm:
         return None
-    lean = -float(np.degrees(np.arctan(slope)))   # ends further right down the page: turned too far clockwise
+    lean = -float(np.degrees(np.arctan(slope)))   # the further turn that stands the ends' line upright
     return lean if MIN_LEAN_DEG <= abs(lean) <= 5.0 else None
 
 
