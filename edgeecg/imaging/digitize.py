@@ -444,8 +444,8 @@ def _ends_lean(ends: np.ndarray, baselines: np.ndarray, ppm: float) -> float | N
 
     On a page without a grid the tilt is read off the traces' baselines, which are not level on a page printed
     square: each cell rests at its own lead's level, and a signal whose baseline drifts over the 10 s tilts every
-    row alike (a rendered grid-less 3x4 read as 0.39 degrees tilted, its rows ever later down the page: 3.3 dB,
-    stated 0.97). The ends are where the page's time runs out, which no signal moves."""
+    row alike (a rendered grid-less 3x4 read tilted by a few tenths of a degree, its rows ever later down the page:
+    3.3 dB, stated 0.97). The ends are where the page's time runs out, which no signal moves."""
     if len(ends) < 3:
         return None
     i, j = np.triu_indices(len(ends), 1)

@@ -113,9 +113,9 @@ def test_only_a_frame_that_is_the_sheet_has_its_shape_trusted(frame_is_sheet, pa
 @pytest.mark.parametrize("drift_mv", [0.0, 0.4])
 def test_a_grid_less_page_is_levelled_by_where_its_rows_end_not_by_its_baselines(ecgs, drift_mv):
     """Printed square, a grid-less 3x4's baselines step from cell to cell, and a signal drifting over its 10 s
-    tilts every row alike: read off the baselines, this page leant 0.2 degrees (1.1 with the drift), its rows
-    read milliseconds apart (-1.7 dB; the drifting one broke the limb-lead laws). Its rows' pens end straight
-    down the page, which sets it level."""
+    tilts every row alike: read off the baselines, this page leant by tenths of a degree (a degree with the
+    drift), its rows read milliseconds apart, far below 5 dB (the drifting one broke the limb-lead laws). Its
+    rows' pens end straight down the page, which sets it level."""
     from dataclasses import replace
 
     record = ecgs[0]
