@@ -558,13 +558,16 @@ def _sheet_scale(shape: tuple[int, int], estimate: float, frame_is_sheet: bool) 
     is the one whose width agrees with the pulse's `estimate` to 3 % (A4 and Letter are 6 % apart). The height
     gives the vertical scale where it agrees too (a cropped photo's frame does not)."""
     h, w = shape
+
+    def pulse_off(w_mm: float) -> float:   # how far the pulse's scale lies from this paper's width's
+        return abs(float(np.log(w / w_mm / estimate)))
+
     if frame_is_sheet:
         for name, (w_mm, h_mm) in PAPERS.items():
-            if abs(np.log(w / h * h_mm / w_mm)) < SHEET_SHAPE_TOL and \
-                    abs(np.log(w / w_mm / estimate)) < PULSE_SCALE_TOL:
+            if abs(np.log(w / h * h_mm / w_mm)) < SHEET_SHAPE_TOL and pulse_off(w_mm) < PULSE_SCALE_TOL:
                 return w / w_mm, h / h_mm, name
-    name, (w_mm, h_mm) = min(PAPERS.items(), key=lambda kv: abs(np.log(w / kv[1][0] / estimate)))
-    if abs(np.log(w / w_mm / estimate)) > 0.03:
+    name, (w_mm, h_mm) = min(PAPERS.items(), key=lambda kv: pulse_off(kv[1][0]))
+    if pulse_off(w_mm) > 0.03:
         return None
     ppm_y = h / h_mm if abs(np.log(h / h_mm / estimate)) < 0.03 else w / w_mm
     return w / w_mm, ppm_y, name
@@ -855,7 +858,7 @@ def _read(page: Page, ink: np.ndarray, grid_img: np.ndarray, sharp: float, cfg: 
     `grid_removed`, the grid's lines are taken out of the deskewed ink and the rest read at `level` of what then
     parts paper from marks (`grid_removal.marks_level`). `angle`: the page's tilt as already known (`_ends_lean`), not
     estimated again."""
-    given = ink, grid_img, trace_area
+    given_ink, given_grid, given_area = ink, grid_img, trace_area   # as passed in: a re-read turns them afresh
     notes: list[str] = [] if level == 1.0 else [f"faint traces: read at {level:.0%} of the image's own ink level"]
     if grid_removed:
         notes.append("a grid as dark as the trace: read with its lines taken out")
@@ -985,8 +988,8 @@ def _read(page: Page, ink: np.ndarray, grid_img: np.ndarray, sharp: float, cfg: 
         lean = _ends_lean(ends, np.array([r.baseline for r in rows]), ppm_x)
         if lean is not None:
             try:
-                again = _read(page, *given[:2], sharp, cfg, given[2], level, dark_grid, noise_free, grid_removed,
-                              tilt + lean)
+                again = _read(page, given_ink, given_grid, sharp, cfg, given_area, level, dark_grid, noise_free,
+                              grid_removed, tilt + lean)
             except DigitizeError:
                 again = None
             if again is not None and again.quality.end_spread_mm < end_spread:   # the ends do line up now
